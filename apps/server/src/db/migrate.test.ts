@@ -1,0 +1,144 @@
+import { PGlite } from "@electric-sql/pglite";
+import { sql } from "drizzle-orm";
+import { afterAll, describe, expect, it } from "vitest";
+import { adminQuery, withDatabase } from "../../test/global-setup";
+import { type Database, openDatabase, queryRows } from "./client";
+import { appliedVersions, loadMigrations, migrate, rollback } from "./migrate";
+
+const tables = async (database: Database) =>
+  (
+    await queryRows<{ tablename: string }>(
+      database.db,
+      sql`SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'switchboard_migrations' ORDER BY 1`,
+    )
+  ).map((r) => r.tablename);
+
+const indexes = async (database: Database) =>
+  (
+    await queryRows<{ indexname: string }>(
+      database.db,
+      sql`SELECT indexname FROM pg_indexes WHERE schemaname = 'public' ORDER BY 1`,
+    )
+  ).map((r) => r.indexname);
+
+const ALL_TABLES = [
+  "account",
+  "audit_logs",
+  "invitation",
+  "mcp_api_keys",
+  "mcp_server_health",
+  "mcp_servers",
+  "member",
+  "organization",
+  "session",
+  "user",
+  "verification",
+];
+
+async function freshDatabase(kind: "pglite" | "postgres"): Promise<Database> {
+  if (kind === "pglite") return openDatabase({ kind: "pglite", client: await PGlite.create() });
+  const url = process.env.TEST_DATABASE_URL as string;
+  const name = `sbt_migrate_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`;
+  await adminQuery(url, `CREATE DATABASE "${name}"`);
+  const database = await openDatabase({ kind: "postgres", url: withDatabase(url, name), poolSize: 2 });
+  return {
+    ...database,
+    close: async () => {
+      await database.close();
+      await adminQuery(url, `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+    },
+  };
+}
+
+const kinds = process.env.TEST_DATABASE_URL ? (["pglite", "postgres"] as const) : (["pglite"] as const);
+
+describe.each(kinds)("migrations on %s", (kind) => {
+  let database: Database;
+  afterAll(() => database?.close());
+
+  it("every migration has a down file", () => {
+    const migrations = loadMigrations();
+    expect(migrations.length).toBeGreaterThanOrEqual(2);
+    for (const m of migrations) {
+      expect(m.up.length, m.tag).toBeGreaterThan(0);
+      expect(m.down.length, m.tag).toBeGreaterThan(0);
+    }
+  });
+
+  it("applies all, rolls all back, and applies all again", async () => {
+    database = await freshDatabase(kind);
+    const versions = loadMigrations().map((m) => m.version);
+
+    expect(await migrate(database.db)).toHaveLength(versions.length);
+    expect(await appliedVersions(database.db)).toEqual(versions);
+    expect(await tables(database)).toEqual(ALL_TABLES);
+    const builtIndexes = await indexes(database);
+    expect(builtIndexes).toEqual(
+      expect.arrayContaining([
+        "mcp_servers_tenant_name_uq",
+        "mcp_servers_tenant_status_idx",
+        "mcp_servers_next_check_idx",
+        "mcp_api_keys_key_hash_uq",
+        "mcp_server_health_server_checked_idx",
+        "audit_logs_tenant_created_idx",
+      ]),
+    );
+    expect(await migrate(database.db)).toEqual([]);
+
+    expect(await rollback(database.db, { to: null })).toHaveLength(versions.length);
+    expect(await appliedVersions(database.db)).toEqual([]);
+    expect(await tables(database)).toEqual([]);
+
+    await migrate(database.db);
+    expect(await appliedVersions(database.db)).toEqual(versions);
+    expect(await tables(database)).toEqual(ALL_TABLES);
+    expect(await indexes(database)).toEqual(builtIndexes);
+  });
+
+  it("rolls back one step by default, and down to a version with `to`", async () => {
+    const versions = loadMigrations().map((m) => m.version);
+    const newest = versions.at(-1);
+    expect(await rollback(database.db)).toEqual([loadMigrations().at(-1)?.tag]);
+    expect(await appliedVersions(database.db)).toEqual(versions.slice(0, -1));
+    expect(await appliedVersions(database.db)).not.toContain(newest);
+
+    await migrate(database.db);
+    await rollback(database.db, { to: "0000" });
+    expect(await appliedVersions(database.db)).toEqual(["0000"]);
+    expect(await tables(database)).toEqual([
+      "account",
+      "invitation",
+      "member",
+      "organization",
+      "session",
+      "user",
+      "verification",
+    ]);
+    await expect(rollback(database.db, { to: "9999" })).rejects.toThrow(/Unknown migration version/);
+    await migrate(database.db);
+    expect(await appliedVersions(database.db)).toEqual(versions);
+  });
+
+  it("enforces the schema's constraints: unique names per tenant and cascading deletes", async () => {
+    const db = database.db;
+    await db.execute(
+      sql`INSERT INTO organization (id, name, slug, created_at) VALUES ('o1', 'O1', 'o1', now()), ('o2', 'O2', 'o2', now())`,
+    );
+    await db.execute(
+      sql`INSERT INTO mcp_servers (tenant_id, name, display_name, transport, url) VALUES ('o1', 'alpha', 'Alpha', 'sse', 'http://127.0.0.1:1/sse'), ('o2', 'alpha', 'Alpha', 'sse', 'http://127.0.0.1:1/sse')`,
+    );
+    await expect(
+      db.execute(
+        sql`INSERT INTO mcp_servers (tenant_id, name, display_name, transport, url) VALUES ('o1', 'alpha', 'Again', 'sse', 'http://127.0.0.1:1/sse')`,
+      ),
+    ).rejects.toThrow();
+    await expect(
+      db.execute(
+        sql`INSERT INTO mcp_servers (tenant_id, name, display_name, transport, url) VALUES ('o1', 'Not A Slug', 'x', 'sse', 'http://127.0.0.1:1/sse')`,
+      ),
+    ).rejects.toThrow();
+    await db.execute(sql`DELETE FROM organization WHERE id = 'o1'`);
+    const left = await queryRows<{ tenant_id: string }>(db, sql`SELECT tenant_id FROM mcp_servers`);
+    expect(left).toEqual([{ tenant_id: "o2" }]);
+  });
+});

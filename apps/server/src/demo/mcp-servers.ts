@@ -1,0 +1,199 @@
+import { randomUUID } from "node:crypto";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { Socket } from "node:net";
+import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import { SSEServerTransport } from "@modelcontextprotocol/sdk/server/sse.js";
+import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
+import { z } from "zod";
+
+/**
+ * How a local MCP server behaves: the real protocol when `healthy` or `slow`, and each way a
+ * server can fail a probe otherwise. The demo runs these, and the tests probe them.
+ */
+export type Behaviour =
+  | "healthy"
+  | "slow" // answers correctly after `delayMs`
+  | "hang" // accepts the request and never answers
+  | "trickle" // sends headers, then a byte now and then, never finishing
+  | "http500"
+  | "invalid" // answers 200 with JSON that is not JSON-RPC
+  | "close" // drops the connection
+  | "huge" // answers with a body of several MiB
+  | "flaky"; // healthy, but refuses a share (`failRate`) of new sessions
+
+export interface McpServerOptions {
+  name?: string;
+  transport?: "streamable-http" | "sse";
+  behaviour?: Behaviour;
+  delayMs?: number;
+  failRate?: number;
+  /** Refuse (401) any request without this header value. */
+  requireHeader?: { name: string; value: string };
+  tools?: { name: string; description: string }[];
+}
+
+export interface RunningMcpServer {
+  url: string;
+  /** Requests received, by method, e.g. `{ POST: 3, DELETE: 1 }`. */
+  requests: Record<string, number>;
+  setBehaviour(b: Behaviour): void;
+  close(): Promise<void>;
+}
+
+const DEFAULT_TOOLS = [
+  { name: "echo", description: "Echoes the text it is given" },
+  { name: "add", description: "Adds two numbers" },
+];
+
+function buildMcp(opts: McpServerOptions): McpServer {
+  const server = new McpServer({ name: opts.name ?? "fixture", version: "1.2.3" });
+  for (const tool of opts.tools ?? DEFAULT_TOOLS) {
+    server.registerTool(
+      tool.name,
+      { description: tool.description, inputSchema: { text: z.string().optional() } },
+      async ({ text }) => ({
+        content: [{ type: "text", text: text ?? tool.name }],
+      }),
+    );
+  }
+  return server;
+}
+
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  const text = Buffer.concat(chunks).toString("utf8");
+  return text ? JSON.parse(text) : undefined;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Starts an MCP server on 127.0.0.1 with an ephemeral port. */
+export async function startMcpServer(opts: McpServerOptions = {}): Promise<RunningMcpServer> {
+  let behaviour: Behaviour = opts.behaviour ?? "healthy";
+  const requests: Record<string, number> = {};
+  const sockets = new Set<Socket>();
+  const timers = new Set<NodeJS.Timeout>();
+  const sessions = new Map<string, StreamableHTTPServerTransport>();
+  const sseSessions = new Map<string, SSEServerTransport>();
+  const path = opts.transport === "sse" ? "/sse" : "/mcp";
+
+  /** Answers with the failure the behaviour calls for; false when the request should be served. */
+  async function misbehave(req: IncomingMessage, res: ServerResponse): Promise<boolean> {
+    if (
+      opts.requireHeader &&
+      req.headers[opts.requireHeader.name.toLowerCase()] !== opts.requireHeader.value
+    ) {
+      res.writeHead(401, { "content-type": "application/json" }).end('{"error":"unauthorized"}');
+      return true;
+    }
+    switch (behaviour) {
+      case "hang":
+        return true;
+      case "trickle": {
+        res.writeHead(200, { "content-type": "application/json" });
+        const t = setInterval(() => res.write(" "), 300);
+        timers.add(t);
+        return true;
+      }
+      case "http500":
+        res.writeHead(500, { "content-type": "text/plain" }).end("internal error");
+        return true;
+      case "invalid":
+        res.writeHead(200, { "content-type": "application/json" }).end('{"hello":"this is not JSON-RPC"}');
+        return true;
+      case "close":
+        req.socket.destroy();
+        return true;
+      case "huge":
+        res.writeHead(200, { "content-type": "application/json" }).end(`[${"0,".repeat(3 * 1024 * 1024)}0]`);
+        return true;
+      case "slow":
+        await sleep(opts.delayMs ?? 3000);
+        return false;
+      case "flaky":
+        // Fails whole sessions: only a request that opens one (it carries no session id) is refused.
+        if (
+          req.method === "POST" &&
+          !req.headers["mcp-session-id"] &&
+          Math.random() < (opts.failRate ?? 0.3)
+        ) {
+          res.writeHead(503, { "content-type": "text/plain" }).end("try again later");
+          return true;
+        }
+        return false;
+      default:
+        return false;
+    }
+  }
+
+  async function streamable(req: IncomingMessage, res: ServerResponse) {
+    const sessionId = req.headers["mcp-session-id"];
+    const existing = typeof sessionId === "string" ? sessions.get(sessionId) : undefined;
+    if (req.method === "POST") {
+      const body = await readJson(req);
+      if (existing) return existing.handleRequest(req, res, body);
+      const transport = new StreamableHTTPServerTransport({
+        sessionIdGenerator: () => randomUUID(),
+        onsessioninitialized: (id) => {
+          sessions.set(id, transport);
+        },
+      });
+      transport.onclose = () => {
+        if (transport.sessionId) sessions.delete(transport.sessionId);
+      };
+      await buildMcp(opts).connect(transport);
+      return transport.handleRequest(req, res, body);
+    }
+    if (existing) return existing.handleRequest(req, res);
+    res.writeHead(req.method === "GET" || req.method === "DELETE" ? 404 : 405).end();
+  }
+
+  async function sse(req: IncomingMessage, res: ServerResponse) {
+    const url = new URL(req.url ?? "/", "http://127.0.0.1");
+    if (req.method === "GET" && url.pathname === "/sse") {
+      const transport = new SSEServerTransport("/messages", res);
+      sseSessions.set(transport.sessionId, transport);
+      res.on("close", () => sseSessions.delete(transport.sessionId));
+      await buildMcp(opts).connect(transport);
+      return;
+    }
+    const transport = sseSessions.get(url.searchParams.get("sessionId") ?? "");
+    if (req.method === "POST" && url.pathname === "/messages" && transport) {
+      return transport.handlePostMessage(req, res, await readJson(req));
+    }
+    res.writeHead(404).end();
+  }
+
+  const http: Server = createServer((req, res) => {
+    requests[req.method ?? "?"] = (requests[req.method ?? "?"] ?? 0) + 1;
+    (async () => {
+      if (await misbehave(req, res)) return;
+      if (opts.transport === "sse") return sse(req, res);
+      if (new URL(req.url ?? "/", "http://127.0.0.1").pathname !== path) return void res.writeHead(404).end();
+      return streamable(req, res);
+    })().catch(() => {
+      if (!res.headersSent) res.writeHead(500).end();
+    });
+  });
+  http.on("connection", (s) => {
+    sockets.add(s);
+    s.on("close", () => sockets.delete(s));
+  });
+  await new Promise<void>((done) => http.listen(0, "127.0.0.1", done));
+  const { port } = http.address() as { port: number };
+
+  return {
+    url: `http://127.0.0.1:${port}${path}`,
+    requests,
+    setBehaviour: (b) => {
+      behaviour = b;
+    },
+    close: async () => {
+      for (const t of timers) clearInterval(t);
+      for (const transport of sessions.values()) await transport.close().catch(() => {});
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((done) => http.close(() => done()));
+    },
+  };
+}

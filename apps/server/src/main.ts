@@ -1,0 +1,78 @@
+import { parseArgs } from "node:util";
+import { ConfigError, loadConfig } from "./config";
+import { migrate, rollback } from "./db/migrate";
+import { startDemo } from "./demo/run";
+import { openConfiguredDatabase, startServer } from "./server";
+import { startWorker } from "./worker/run";
+
+const USAGE = `Usage: switchboard <command>
+
+  start                    migrate the database, then serve the API and dashboard (and run health checks
+                           unless SCHEDULER=off)
+  worker                   run only the health scheduler
+  demo                     start with a demo user, organization and three local MCP servers
+  db migrate               apply pending migrations
+  db rollback [--to V]     roll back the newest migration, or every one after version V (e.g. 0000);
+                           --to none rolls back everything
+`;
+
+async function main(argv: string[]) {
+  const [command, sub, ...rest] = argv;
+  const config = loadConfig();
+
+  const run = { start: startServer, worker: startWorker, demo: startDemo }[
+    command as "start" | "worker" | "demo"
+  ];
+  if (run) {
+    const running = await run(config);
+    const log = "app" in running ? running.app.log : running.log;
+    let stopping = false;
+    const shutdown = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      log.info({ signal }, "shutting down");
+      const force = setTimeout(() => {
+        log.error("shutdown took longer than 15 s; exiting");
+        process.exit(1);
+      }, 15_000);
+      force.unref();
+      running.stop().then(
+        () => process.exit(0),
+        (err: unknown) => {
+          log.error({ err }, "shutdown failed");
+          process.exit(1);
+        },
+      );
+    };
+    process.on("SIGTERM", () => shutdown("SIGTERM"));
+    process.on("SIGINT", () => shutdown("SIGINT"));
+    return;
+  }
+
+  if (command === "db" && (sub === "migrate" || sub === "rollback")) {
+    const { values } = parseArgs({ args: rest, options: { to: { type: "string" } } });
+    const database = await openConfiguredDatabase(config);
+    try {
+      if (sub === "migrate") {
+        const applied = await migrate(database.db);
+        console.log(applied.length ? `Applied: ${applied.join(", ")}` : "Nothing to migrate");
+      } else {
+        const to = values.to === undefined ? undefined : values.to === "none" ? null : values.to;
+        const rolled = await rollback(database.db, { to });
+        console.log(rolled.length ? `Rolled back: ${rolled.join(", ")}` : "Nothing to roll back");
+      }
+    } finally {
+      await database.close();
+    }
+    return;
+  }
+
+  process.stderr.write(USAGE);
+  process.exitCode = 2;
+}
+
+main(process.argv.slice(2)).catch((err: unknown) => {
+  if (err instanceof ConfigError) process.stderr.write(`${err.message}\n`);
+  else console.error(err);
+  process.exit(1);
+});

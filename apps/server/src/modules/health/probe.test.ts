@@ -1,0 +1,117 @@
+import { createServer } from "node:net";
+import { afterAll, describe, expect, it } from "vitest";
+import { type Behaviour, type RunningMcpServer, startMcpServer } from "../../demo/mcp-servers";
+import { createProber, type ProbeOptions } from "./probe";
+
+const OPTS: ProbeOptions = {
+  timeoutMs: 2000,
+  degradedMs: 500,
+  allowPrivate: true,
+  maxBodyBytes: 1024 * 1024,
+};
+const running: RunningMcpServer[] = [];
+const start = async (...args: Parameters<typeof startMcpServer>) => {
+  const s = await startMcpServer(...args);
+  running.push(s);
+  return s;
+};
+afterAll(async () => {
+  await Promise.all(running.map((s) => s.close()));
+});
+
+describe("probe", () => {
+  const probe = createProber(OPTS);
+
+  it("finds a healthy streamable HTTP server, its tools and protocol version, and ends the session", async () => {
+    const server = await start({
+      name: "weather",
+      tools: [{ name: "forecast", description: "Tomorrow's weather" }],
+    });
+    const result = await probe({ url: server.url, transport: "streamable-http", headers: {} });
+    expect(result).toMatchObject({
+      status: "healthy",
+      error: null,
+      serverInfo: {
+        name: "weather",
+        version: "1.2.3",
+        protocolVersion: expect.stringMatching(/^\d{4}-\d{2}-\d{2}$/),
+      },
+      tools: [{ name: "forecast", description: "Tomorrow's weather" }],
+    });
+    expect(result.serverInfo?.capabilities).toHaveProperty("tools");
+    expect(result.latencyMs).toBeLessThan(OPTS.degradedMs);
+    expect(server.requests.DELETE).toBe(1);
+  });
+
+  it("speaks MCP over SSE", async () => {
+    const server = await start({ transport: "sse" });
+    const result = await probe({ url: server.url, transport: "sse", headers: {} });
+    expect(result).toMatchObject({
+      status: "healthy",
+      error: null,
+      tools: [{ name: "echo" }, { name: "add" }],
+    });
+  });
+
+  it("calls a server slower than the threshold degraded", async () => {
+    const server = await start({ behaviour: "slow", delayMs: 250 });
+    const result = await probe({ url: server.url, transport: "streamable-http", headers: {} });
+    expect(result.status).toBe("degraded");
+    expect(result.error).toBe("slow");
+    expect(result.latencyMs).toBeGreaterThan(OPTS.degradedMs);
+    expect(result.tools.length).toBe(2);
+  });
+
+  it("sends the stored upstream headers: refused without them, healthy with them", async () => {
+    const server = await start({ requireHeader: { name: "Authorization", value: "Bearer upstream-token" } });
+    const without = await probe({ url: server.url, transport: "streamable-http", headers: {} });
+    expect(without).toMatchObject({ status: "unhealthy", error: "auth_required" });
+    const withIt = await probe({
+      url: server.url,
+      transport: "streamable-http",
+      headers: { Authorization: "Bearer upstream-token" },
+    });
+    expect(withIt.status).toBe("healthy");
+  });
+
+  it.each([
+    ["hang", "timeout"],
+    ["trickle", "timeout"],
+    ["http500", "http_500"],
+    ["invalid", "protocol_error"],
+    ["close", "connection_reset"],
+    ["huge", "response_too_large"],
+  ] as [Behaviour, string][])(
+    "calls a server that does %s unhealthy (%s) within the time bound",
+    async (behaviour, reason) => {
+      const server = await start({ behaviour });
+      const t0 = performance.now();
+      const result = await probe({ url: server.url, transport: "streamable-http", headers: {} });
+      expect(result).toMatchObject({ status: "unhealthy", error: reason, serverInfo: null, tools: [] });
+      expect(performance.now() - t0).toBeLessThan(OPTS.timeoutMs + 1500);
+    },
+  );
+
+  it("reports a refused connection", async () => {
+    const port = await new Promise<number>((done) => {
+      const s = createServer().listen(0, "127.0.0.1", () => {
+        const p = (s.address() as { port: number }).port;
+        s.close(() => done(p));
+      });
+    });
+    const result = await probe({
+      url: `http://127.0.0.1:${port}/mcp`,
+      transport: "streamable-http",
+      headers: {},
+    });
+    expect(result).toMatchObject({ status: "unhealthy", error: "connection_refused" });
+  });
+
+  it("refuses a loopback target when private targets are not allowed, without connecting", async () => {
+    const server = await start();
+    const strict = createProber({ ...OPTS, allowPrivate: false });
+    const result = await strict({ url: server.url, transport: "streamable-http", headers: {} });
+    expect(result).toMatchObject({ status: "unhealthy", error: "target_refused" });
+    expect(server.requests).toEqual({});
+  });
+});

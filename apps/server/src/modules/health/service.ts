@@ -1,0 +1,192 @@
+import {
+  type CheckResult,
+  type HealthCheck,
+  ProbeInput,
+  type ProbeResult as ProbeResultDto,
+} from "@switchboard/shared";
+import type { FastifyBaseLogger } from "fastify";
+import type { Db } from "../../db/client";
+import type { Clock } from "../../lib/clock";
+import type { ServiceContext } from "../../lib/context";
+import { assertManager } from "../../lib/roles";
+import type { SecretBox } from "../../lib/secrets";
+import { auditChange } from "../audit/service";
+import type { EventBus } from "../events/bus";
+import { findServer, type ServerRow } from "../servers/repo";
+import { serverNotFound, toServerDto } from "../servers/service";
+import type { ProbeResult, ProbeTarget } from "./probe";
+import * as repo from "./repo";
+import { nextCheckAt } from "./schedule";
+
+/** What recording a check needs; the scheduler has it without any request. */
+export interface RecordDeps {
+  db: Db;
+  clock: Clock;
+  events: EventBus;
+  log: FastifyBaseLogger;
+  random?: () => number;
+}
+
+/** The probe's view of a server: its URL and transport, and its headers opened for this call. */
+export function probeTarget(
+  row: Pick<ServerRow, "url" | "transport" | "headers">,
+  secrets: SecretBox,
+): ProbeTarget {
+  return {
+    url: row.url,
+    transport: row.transport,
+    headers: Object.fromEntries(row.headers.map((h) => [h.name, secrets.open(h.value)])),
+  };
+}
+
+/**
+ * Records a probe's outcome: a history row, the server's health columns and its next check
+ * (backing off after failures), in one transaction; then tells the tenant's dashboards.
+ */
+export async function recordCheck(
+  deps: RecordDeps,
+  server: ServerRow,
+  result: ProbeResult,
+  audit?: ServiceContext,
+): Promise<{ check: ProbeResultDto; server: ServerRow }> {
+  const now = deps.clock.now();
+  const failures = result.status === "unhealthy" ? server.consecutiveFailures + 1 : 0;
+  const updated = await deps.db.transaction(async (tx) => {
+    await repo.insertHealthRow(tx, {
+      serverId: server.id,
+      tenantId: server.tenantId,
+      checkedAt: now,
+      status: result.status,
+      latencyMs: result.latencyMs,
+      error: result.error,
+      protocolVersion: result.serverInfo?.protocolVersion ?? null,
+      toolsCount: result.serverInfo ? result.tools.length : null,
+    });
+    const row = await repo.setServerHealth(tx, server.tenantId, server.id, {
+      status: result.status,
+      lastCheckedAt: now,
+      lastLatencyMs: result.latencyMs,
+      consecutiveFailures: failures,
+      nextCheckAt: server.enabled
+        ? nextCheckAt(now, server.checkIntervalSeconds, failures, deps.random)
+        : null,
+      lastError: result.error,
+      // A failed probe learns nothing new: keep what the last successful one found.
+      ...(result.serverInfo ? { serverInfo: result.serverInfo, tools: result.tools } : {}),
+    });
+    if (audit) {
+      await auditChange(tx, audit, {
+        action: "server.check",
+        target: { type: "server", id: server.id },
+        changes: {
+          status: { from: server.status, to: result.status },
+          latencyMs: result.latencyMs,
+          error: result.error,
+        },
+      });
+    }
+    return row;
+  });
+  if (!updated) throw serverNotFound(); // deleted while it was being probed
+  await deps.events
+    .publish(server.tenantId, {
+      type: "health.changed",
+      serverId: server.id,
+      status: result.status,
+      previousStatus: server.status,
+      latencyMs: result.latencyMs,
+      error: result.error,
+      checkedAt: now.toISOString(),
+    })
+    .catch((err: unknown) => deps.log.warn({ err }, "could not publish health.changed"));
+  return { check: toCheckDto(result, now), server: updated };
+}
+
+/** Probes one of the tenant's servers now and records the result. Owners and admins. */
+export async function checkServerNow({ ctx, id }: { ctx: ServiceContext; id: string }): Promise<CheckResult> {
+  assertManager(ctx, "check servers");
+  const server = await findServer(ctx.db, ctx.tenantId, id);
+  if (!server) throw serverNotFound();
+  const result = await ctx.probe(probeTarget(server, ctx.secrets));
+  const recorded = await recordCheck(ctx, server, result, ctx);
+  return { check: recorded.check, server: toServerDto(recorded.server) };
+}
+
+/** Probes an unsaved definition (the register form's "Test connection"). Records only its audit row. */
+export async function probeDefinition({
+  ctx,
+  input,
+}: {
+  ctx: ServiceContext;
+  input: ProbeInput;
+}): Promise<ProbeResultDto> {
+  assertManager(ctx, "test connections");
+  const data = ProbeInput.parse(input);
+  const result = await ctx.probe({
+    url: data.url,
+    transport: data.transport,
+    headers: Object.fromEntries(data.headers.map((h) => [h.name, h.value])),
+  });
+  await auditChange(ctx.db, ctx, {
+    action: "server.probe",
+    target: { type: "url", id: null },
+    changes: {
+      url: data.url,
+      transport: data.transport,
+      headers: data.headers.map((h) => h.name),
+      status: result.status,
+      error: result.error,
+    },
+  });
+  return toCheckDto(result, ctx.clock.now());
+}
+
+/** A server's checks, newest first. Any member. */
+export async function listHealthHistory({
+  ctx,
+  id,
+  limit,
+}: {
+  ctx: ServiceContext;
+  id: string;
+  limit: number;
+}): Promise<{ items: HealthCheck[] }> {
+  if (!(await findServer(ctx.db, ctx.tenantId, id))) throw serverNotFound();
+  const rows = await repo.findHistory(ctx.db, ctx.tenantId, id, limit);
+  return {
+    items: rows.map((r) => ({
+      id: r.id,
+      serverId: r.serverId,
+      checkedAt: r.checkedAt.toISOString(),
+      status: r.status,
+      latencyMs: r.latencyMs,
+      error: r.error,
+      protocolVersion: r.protocolVersion,
+      toolsCount: r.toolsCount,
+    })),
+  };
+}
+
+/** Removes health history older than the retention period; returns how many rows went. */
+export function purgeHealthHistory({
+  db,
+  clock,
+  retentionDays,
+}: {
+  db: Db;
+  clock: Clock;
+  retentionDays: number;
+}) {
+  return repo.deleteHealthBefore(db, new Date(clock.now().getTime() - retentionDays * 86_400_000));
+}
+
+function toCheckDto(result: ProbeResult, at: Date): ProbeResultDto {
+  return {
+    status: result.status,
+    latencyMs: result.latencyMs,
+    error: result.error,
+    checkedAt: at.toISOString(),
+    serverInfo: result.serverInfo,
+    tools: result.tools,
+  };
+}

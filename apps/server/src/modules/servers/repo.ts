@@ -1,0 +1,128 @@
+import type { ServerListQuery, ServerSortField } from "@switchboard/shared";
+import { and, arrayContains, asc, count, eq, ilike, or, type SQL, sql } from "drizzle-orm";
+import type { AnyPgColumn } from "drizzle-orm/pg-core";
+import type { Db, Queryable } from "../../db/client";
+import { mcpServers } from "../../db/schema";
+
+export type ServerRow = typeof mcpServers.$inferSelect;
+export type NewServerRow = typeof mcpServers.$inferInsert;
+export type ServerChanges = Partial<
+  Pick<
+    NewServerRow,
+    | "name"
+    | "displayName"
+    | "description"
+    | "transport"
+    | "url"
+    | "headers"
+    | "tags"
+    | "enabled"
+    | "checkIntervalSeconds"
+    | "nextCheckAt"
+  >
+>;
+
+const SORT_COLUMNS: Record<ServerSortField, AnyPgColumn> = {
+  name: mcpServers.name,
+  displayName: mcpServers.displayName,
+  status: mcpServers.status,
+  createdAt: mcpServers.createdAt,
+  updatedAt: mcpServers.updatedAt,
+  lastCheckedAt: mcpServers.lastCheckedAt,
+};
+
+/** Escapes LIKE wildcards so a search for `50%` finds "50%", not everything. */
+const likeEscape = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
+
+function listFilter(tenantId: string, query: ServerListQuery): SQL | undefined {
+  const where: (SQL | undefined)[] = [eq(mcpServers.tenantId, tenantId)];
+  if (query.status) where.push(eq(mcpServers.status, query.status));
+  if (query.transport) where.push(eq(mcpServers.transport, query.transport));
+  if (query.enabled !== undefined) where.push(eq(mcpServers.enabled, query.enabled));
+  if (query.tag) where.push(arrayContains(mcpServers.tags, [query.tag]));
+  if (query.q) {
+    const pattern = `%${likeEscape(query.q)}%`;
+    where.push(
+      or(
+        ilike(mcpServers.name, pattern),
+        ilike(mcpServers.displayName, pattern),
+        ilike(mcpServers.description, pattern),
+        sql`array_to_string(${mcpServers.tags}, ' ') ILIKE ${pattern}`,
+      ),
+    );
+  }
+  return and(...where);
+}
+
+/** The page query, exposed so tests can EXPLAIN exactly what the API runs. */
+export function pageQuery(db: Db, tenantId: string, query: ServerListQuery) {
+  const descending = query.sort.startsWith("-");
+  const field = query.sort.replace(/^-/, "") as ServerSortField;
+  const column = SORT_COLUMNS[field];
+  const order = descending ? sql`${column} DESC NULLS LAST` : sql`${column} ASC NULLS LAST`;
+  return (
+    db
+      .select()
+      .from(mcpServers)
+      .where(listFilter(tenantId, query))
+      // Names are unique per tenant, so they make every order total (stable pages).
+      .orderBy(order, ...(field === "name" ? [] : [asc(mcpServers.name)]))
+      .limit(query.pageSize)
+      .offset((query.page - 1) * query.pageSize)
+  );
+}
+
+export function countQuery(db: Db, tenantId: string, query: ServerListQuery) {
+  return db.select({ n: count() }).from(mcpServers).where(listFilter(tenantId, query));
+}
+
+export async function findServerPage(db: Db, tenantId: string, query: ServerListQuery) {
+  const [rows, totals] = await Promise.all([pageQuery(db, tenantId, query), countQuery(db, tenantId, query)]);
+  return { rows, total: totals[0]?.n ?? 0 };
+}
+
+export async function findServer(
+  q: Queryable,
+  tenantId: string,
+  id: string,
+  opts: { forUpdate?: boolean } = {},
+) {
+  const query = q
+    .select()
+    .from(mcpServers)
+    .where(and(eq(mcpServers.tenantId, tenantId), eq(mcpServers.id, id)))
+    .limit(1);
+  const [row] = opts.forUpdate ? await query.for("update") : await query;
+  return row ?? null;
+}
+
+export async function insertServer(q: Queryable, row: NewServerRow): Promise<ServerRow> {
+  const [created] = await q.insert(mcpServers).values(row).returning();
+  if (!created) throw new Error("insert returned no row");
+  return created;
+}
+
+/** Applies changes and bumps the version; null when the row is not this tenant's. */
+export async function updateServer(
+  q: Queryable,
+  tenantId: string,
+  id: string,
+  changes: ServerChanges,
+  now: Date,
+): Promise<ServerRow | null> {
+  const [row] = await q
+    .update(mcpServers)
+    .set({ ...changes, updatedAt: now, version: sql`${mcpServers.version} + 1` })
+    .where(and(eq(mcpServers.tenantId, tenantId), eq(mcpServers.id, id)))
+    .returning();
+  return row ?? null;
+}
+
+/** Deletes a server; its keys and health history go with it (ON DELETE CASCADE). */
+export async function deleteServer(q: Queryable, tenantId: string, id: string): Promise<boolean> {
+  const gone = await q
+    .delete(mcpServers)
+    .where(and(eq(mcpServers.tenantId, tenantId), eq(mcpServers.id, id)))
+    .returning({ id: mcpServers.id });
+  return gone.length > 0;
+}

@@ -1,0 +1,190 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { addMember, cookieOf, createOrg, createTestApp, ORIGIN, signUp, type TestApp } from "../../test/app";
+import { testDatabaseKinds } from "../../test/db";
+
+const auditLogs = (t: TestApp, cookie: string) =>
+  t.app.inject({ method: "GET", url: "/mcp/audit-logs", headers: { cookie } });
+
+describe.each(testDatabaseKinds())("sessions, tenants and roles on %s", (kind) => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp(kind);
+  });
+  afterAll(() => t.close());
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it("lets a new user sign up, create an organization, and read its audit log", async () => {
+    const owner = await signUp(t.app);
+    const orgId = await createOrg(t.app, owner, "Acme Labs");
+    const res = await auditLogs(t, owner.cookie);
+    expect(res.statusCode).toBe(200);
+    expect(
+      res.json().items.map((i: { action: string; tenantId: string }) => [i.action, i.tenantId]),
+    ).toContainEqual(["organization.create", orgId]);
+  });
+
+  it("sets the session cookie HttpOnly and SameSite=Lax", async () => {
+    const res = await t.app.inject({
+      method: "POST",
+      url: "/api/auth/sign-up/email",
+      headers: ORIGIN,
+      payload: { email: "cookie-check@example.com", password: "correct-horse-battery", name: "C" },
+    });
+    const cookie = ([] as string[])
+      .concat(res.headers["set-cookie"] ?? [])
+      .find((c) => c.includes("session_token"));
+    expect(cookie).toMatch(/HttpOnly/i);
+    expect(cookie).toMatch(/SameSite=Lax/i);
+    expect(cookie).not.toMatch(/Secure/);
+  });
+
+  it("answers 401 problem+json without a session, or with a forged one", async () => {
+    for (const cookie of [undefined, "better-auth.session_token=forged.value"]) {
+      const res = await t.app.inject({
+        method: "GET",
+        url: "/mcp/audit-logs",
+        headers: cookie ? { cookie } : {},
+      });
+      expect(res.statusCode).toBe(401);
+      expect(res.headers["content-type"]).toMatch(/problem\+json/);
+      expect(res.json()).toMatchObject({ code: "UNAUTHORIZED", detail: expect.stringMatching(/sign in/i) });
+    }
+  });
+
+  it("authenticates before it validates: no session is a 401 even with a bad query", async () => {
+    const res = await t.app.inject({ method: "GET", url: "/mcp/audit-logs?pageSize=9999" });
+    expect(res.statusCode).toBe(401);
+  });
+
+  it("answers 403 with a clear detail when no organization is active", async () => {
+    const user = await signUp(t.app);
+    const res = await auditLogs(t, user.cookie);
+    expect(res.statusCode).toBe(403);
+    expect(res.json()).toMatchObject({
+      code: "FORBIDDEN",
+      detail: expect.stringMatching(/no active organization/i),
+    });
+  });
+
+  it("lets admins read the audit log and tells members why they cannot", async () => {
+    const owner = await signUp(t.app);
+    const orgId = await createOrg(t.app, owner);
+    const admin = await signUp(t.app);
+    const member = await signUp(t.app);
+    await addMember(t.app, owner, orgId, admin, "admin");
+    await addMember(t.app, owner, orgId, member, "member");
+
+    expect((await auditLogs(t, admin.cookie)).statusCode).toBe(200);
+    const denied = await auditLogs(t, member.cookie);
+    expect(denied.statusCode).toBe(403);
+    expect(denied.json().detail).toBe(
+      "Only owners and admins of the organization may do this; you are a member",
+    );
+  });
+
+  it("refuses a user removed from the active organization", async () => {
+    const owner = await signUp(t.app);
+    const orgId = await createOrg(t.app, owner);
+    const admin = await signUp(t.app);
+    await addMember(t.app, owner, orgId, admin, "admin");
+    expect((await auditLogs(t, admin.cookie)).statusCode).toBe(200);
+    const removed = await t.app.inject({
+      method: "POST",
+      url: "/api/auth/organization/remove-member",
+      headers: { ...ORIGIN, cookie: owner.cookie },
+      payload: { memberIdOrEmail: admin.email, organizationId: orgId },
+    });
+    expect(removed.statusCode).toBe(200);
+    const res = await auditLogs(t, admin.cookie);
+    expect(res.statusCode).toBe(403);
+    expect(res.json().detail).toMatch(/not a member/);
+  });
+
+  it("ends a session after 60 minutes without activity", async () => {
+    vi.useFakeTimers({ toFake: ["Date"] });
+    const start = Date.now();
+    const owner = await signUp(t.app);
+    await createOrg(t.app, owner);
+    vi.setSystemTime(start + 59 * 60_000);
+    // Reading with disableRefresh proves the session is still there without renewing it.
+    const alive = await t.app.inject({
+      method: "GET",
+      url: "/api/auth/get-session?disableRefresh=true",
+      headers: { cookie: owner.cookie },
+    });
+    expect(alive.json()?.user?.id).toBe(owner.id);
+    vi.setSystemTime(start + 61 * 60_000);
+    const res = await auditLogs(t, owner.cookie);
+    expect(res.statusCode).toBe(401);
+  });
+
+  it("renews a session on activity, so an active user stays signed in", async () => {
+    vi.useFakeTimers({ toFake: ["Date"] });
+    const start = Date.now();
+    const owner = await signUp(t.app);
+    await createOrg(t.app, owner);
+    for (const minutes of [50, 100, 150]) {
+      vi.setSystemTime(start + minutes * 60_000);
+      const res = await auditLogs(t, owner.cookie);
+      expect(res.statusCode, `after ${minutes} minutes`).toBe(200);
+    }
+    vi.setSystemTime(start + 211 * 60_000);
+    expect((await auditLogs(t, owner.cookie)).statusCode).toBe(401);
+  });
+
+  it("invalidates the session on the server at sign-out", async () => {
+    const owner = await signUp(t.app);
+    await createOrg(t.app, owner);
+    const out = await t.app.inject({
+      method: "POST",
+      url: "/api/auth/sign-out",
+      headers: { ...ORIGIN, cookie: owner.cookie },
+      payload: {},
+    });
+    expect(out.statusCode).toBe(200);
+    // Replaying the old cookie must not work: the session row is gone.
+    expect((await auditLogs(t, owner.cookie)).statusCode).toBe(401);
+  });
+
+  it("refuses a cross-site sign-in without a trusted Origin", async () => {
+    const user = await signUp(t.app);
+    const res = await t.app.inject({
+      method: "POST",
+      url: "/api/auth/sign-in/email",
+      headers: { origin: "https://evil.example.com", cookie: user.cookie },
+      payload: { email: user.email, password: "correct-horse-battery" },
+    });
+    expect(res.statusCode).toBe(403);
+    expect(res.headers["content-type"]).toMatch(/problem\+json/);
+  });
+});
+
+describe("signing in", () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp("pglite");
+  });
+  afterAll(() => t.close());
+
+  it("starts the new session in the user's first organization", async () => {
+    const owner = await signUp(t.app);
+    const orgId = await createOrg(t.app, owner, "First Org");
+    await createOrg(t.app, owner, "Second Org");
+    const res = await t.app.inject({
+      method: "POST",
+      url: "/api/auth/sign-in/email",
+      headers: ORIGIN,
+      payload: { email: owner.email, password: "correct-horse-battery" },
+    });
+    expect(res.statusCode).toBe(200);
+    const session = await t.app.inject({
+      method: "GET",
+      url: "/api/auth/get-session",
+      headers: { cookie: cookieOf(res) },
+    });
+    expect(session.json().session.activeOrganizationId).toBe(orgId);
+    expect((await auditLogs(t, cookieOf(res))).statusCode).toBe(200);
+  });
+});

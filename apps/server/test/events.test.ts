@@ -1,0 +1,161 @@
+import type { SocketMessage } from "@switchboard/shared";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import WebSocket from "ws";
+import { type RunningMcpServer, startMcpServer } from "../src/demo/mcp-servers";
+import { as, createTenant, createTestApp, type Tenant, type TestApp } from "./app";
+
+/** A WebSocket client that keeps every message it receives. */
+async function connect(base: string, cookie?: string) {
+  const messages: SocketMessage[] = [];
+  const ws = new WebSocket(`${base.replace("http", "ws")}/mcp/events`, { headers: cookie ? { cookie } : {} });
+  ws.on("message", (data) => messages.push(JSON.parse(String(data))));
+  await new Promise<void>((resolve, reject) => {
+    ws.once("open", () => resolve());
+    ws.once("unexpected-response", (_req, res) => reject(new Error(`HTTP ${res.statusCode}`)));
+    ws.once("error", reject);
+  });
+  const waitFor = async (pred: (m: SocketMessage) => boolean, ms = 5000) => {
+    const until = Date.now() + ms;
+    while (Date.now() < until) {
+      const found = messages.find(pred);
+      if (found) return found;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    throw new Error(`no matching message in ${JSON.stringify(messages)}`);
+  };
+  return { ws, messages, waitFor };
+}
+
+async function listen(t: TestApp) {
+  await t.app.listen({ host: "127.0.0.1", port: 0 });
+  const { port } = t.app.server.address() as { port: number };
+  return `http://127.0.0.1:${port}`;
+}
+
+describe("live events over /mcp/events", () => {
+  let t: TestApp;
+  let base: string;
+  let a: Tenant;
+  let b: Tenant;
+  let mcp: RunningMcpServer;
+
+  beforeAll(async () => {
+    t = await createTestApp("pglite", { env: { EVENTS_HEARTBEAT_SECONDS: "1", PROBE_TIMEOUT_MS: "2000" } });
+    base = await listen(t);
+    a = await createTenant(t.app);
+    b = await createTenant(t.app);
+    mcp = await startMcpServer({ name: "live" });
+  });
+  afterAll(async () => {
+    await mcp.close().catch(() => {});
+    await t.close();
+  });
+
+  it("refuses a socket without a session", async () => {
+    await expect(connect(base)).rejects.toThrow("HTTP 401");
+  });
+
+  it("greets, sends heartbeats, and streams the tenant's server and health events", async () => {
+    const clientA = await connect(base, a.member.cookie);
+    const clientB = await connect(base, b.owner.cookie);
+    try {
+      expect(await clientA.waitFor((m) => m.type === "hello")).toEqual({
+        type: "hello",
+        tenantId: a.orgId,
+        heartbeatSeconds: 1,
+      });
+      await clientA.waitFor((m) => m.type === "heartbeat", 3000);
+
+      const admin = as(t.app, a.admin);
+      const id = (
+        await admin({ method: "POST", url: "/mcp/servers", payload: { name: "live", url: mcp.url } })
+      ).json().id;
+      const created = await clientA.waitFor((m) => m.type === "server.created");
+      expect(created).toMatchObject({
+        type: "server.created",
+        server: { id, name: "live", status: "unknown" },
+      });
+
+      await admin({ method: "POST", url: `/mcp/servers/${id}/check` });
+      expect(
+        await clientA.waitFor((m) => m.type === "health.changed" && m.status === "healthy"),
+      ).toMatchObject({
+        serverId: id,
+        previousStatus: "unknown",
+        latencyMs: expect.any(Number),
+      });
+
+      await mcp.close();
+      await admin({ method: "POST", url: `/mcp/servers/${id}/check` });
+      expect(
+        await clientA.waitFor((m) => m.type === "health.changed" && m.status === "unhealthy"),
+      ).toMatchObject({
+        serverId: id,
+        previousStatus: "healthy",
+        error: "connection_refused",
+      });
+
+      await admin({ method: "PATCH", url: `/mcp/servers/${id}`, payload: { description: "changed" } });
+      await clientA.waitFor((m) => m.type === "server.updated" && m.server.description === "changed");
+      await admin({ method: "DELETE", url: `/mcp/servers/${id}` });
+      expect(await clientA.waitFor((m) => m.type === "server.deleted")).toEqual({
+        type: "server.deleted",
+        serverId: id,
+      });
+
+      // Tenant B heard none of it.
+      expect(clientB.messages.filter((m) => m.type !== "hello" && m.type !== "heartbeat")).toEqual([]);
+    } finally {
+      clientA.ws.close();
+      clientB.ws.close();
+    }
+  });
+});
+
+describe.runIf(process.env.TEST_REDIS_URL)("live events across instances through Redis", () => {
+  let one: TestApp;
+  let two: TestApp;
+  beforeAll(async () => {
+    const env = {
+      REDIS_URL: process.env.TEST_REDIS_URL as string,
+      REDIS_PREFIX: `${inject("runId")}:events-test:`,
+    };
+    one = await createTestApp("pglite", { env });
+    // The second instance shares the first one's database, as instances behind one load balancer do.
+    const { buildApp } = await import("../src/app");
+    two = {
+      ...one,
+      app: await buildApp({
+        config: { ...one.config, redisUrl: env.REDIS_URL },
+        db: one.database.db,
+        logStream: { write: () => {} },
+      }),
+    };
+  });
+  afterAll(async () => {
+    await two.app.close();
+    await one.close();
+  });
+
+  it("delivers a change made on one instance to a socket on another", async () => {
+    const base = await listen(two);
+    const tenant = await createTenant(one.app);
+    const client = await connect(base, tenant.member.cookie);
+    try {
+      await client.waitFor((m) => m.type === "hello");
+      const res = await as(
+        one.app,
+        tenant.admin,
+      )({
+        method: "POST",
+        url: "/mcp/servers",
+        payload: { name: "elsewhere", url: "http://127.0.0.1:9/mcp" },
+      });
+      expect(res.statusCode).toBe(201);
+      const event = await client.waitFor((m) => m.type === "server.created");
+      expect(event).toMatchObject({ server: { name: "elsewhere" } });
+    } finally {
+      client.ws.close();
+    }
+  });
+});
