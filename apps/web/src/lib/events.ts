@@ -1,0 +1,51 @@
+import { type ServerEvent, SocketMessage } from "@switchboard/shared";
+import { useEffect, useRef, useState } from "react";
+
+export type LiveStatus = "connecting" | "live" | "polling";
+
+/**
+ * Holds the `/mcp/events` WebSocket open while `enabled`, reconnecting with exponential backoff
+ * (1 s doubling to 30 s). While it is down the caller polls: the status says which.
+ */
+export function useLiveEvents(enabled: boolean, onEvent: (event: ServerEvent) => void): LiveStatus {
+  const [status, setStatus] = useState<LiveStatus>("connecting");
+  const handler = useRef(onEvent);
+  handler.current = onEvent;
+
+  useEffect(() => {
+    if (!enabled) return;
+    let socket: WebSocket | null = null;
+    let attempt = 0;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let stopped = false;
+
+    const connect = () => {
+      const url = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/mcp/events`;
+      socket = new WebSocket(url);
+      socket.onopen = () => {
+        attempt = 0;
+        setStatus("live");
+      };
+      socket.onmessage = (e) => {
+        const parsed = SocketMessage.safeParse(JSON.parse(String(e.data)));
+        if (parsed.success && parsed.data.type !== "hello" && parsed.data.type !== "heartbeat") {
+          handler.current(parsed.data);
+        }
+      };
+      socket.onclose = () => {
+        if (stopped) return;
+        setStatus("polling");
+        const delay = Math.min(30_000, 1000 * 2 ** attempt++);
+        timer = setTimeout(connect, delay);
+      };
+    };
+    connect();
+    return () => {
+      stopped = true;
+      clearTimeout(timer);
+      socket?.close();
+    };
+  }, [enabled]);
+
+  return status;
+}

@@ -1,0 +1,12 @@
+import tailwindcss from "@tailwindcss/vite";
+import react from "@vitejs/plugin-react";
+import { defineConfig } from "vite";
+
+export default defineConfig({
+  plugins: [react(), tailwindcss()],
+  server: {
+    port: 5173,
+    proxy: { "/api": "http://localhost:3000", "/mcp": { target: "http://localhost:3000", ws: true } },
+  },
+  build: { outDir: "dist", sourcemap: true },
+});

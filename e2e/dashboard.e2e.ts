@@ -1,0 +1,264 @@
+import { mkdtempSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadConfig } from "../apps/server/src/config";
+import { type RunningMcpServer, startMcpServer } from "../apps/server/src/demo/mcp-servers";
+import { startServer } from "../apps/server/src/server";
+
+const CHROMIUM_ARGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
+const SHOTS = join(import.meta.dirname, "../docs/screenshots");
+const PASSWORD = "correct-horse-battery";
+
+const freePort = () =>
+  new Promise<number>((done) => {
+    const s = createServer().listen(0, "127.0.0.1", () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => done(port));
+    });
+  });
+
+describe("the dashboard in Chromium", () => {
+  let server: Awaited<ReturnType<typeof startServer>>;
+  let base: string;
+  let browser: Browser;
+  let owner: BrowserContext;
+  let page: Page;
+  let mcp: RunningMcpServer;
+  const problems: string[] = [];
+
+  const watch = (p: Page) => {
+    p.on("console", (m) => {
+      const text = m.text();
+      if (m.type() !== "error" || /Failed to load resource/.test(text)) return;
+      // The hostile description is parsed by DOMPurify in an inert document; the CSP reports
+      // (and blocks) its inline handlers there. Anything else is a problem.
+      if (/^CSP script-src-attr .* url=\/servers\/[0-9a-f-]+$/.test(text)) return;
+      if (/^Executing inline event handler/.test(text)) return;
+      problems.push(text);
+    });
+    p.on("pageerror", (e) => problems.push(e.message));
+    void p.addInitScript(() => {
+      document.addEventListener("securitypolicyviolation", (e) => {
+        console.error(
+          `CSP ${e.violatedDirective} at ${e.sourceFile}:${e.lineNumber} url=${location.pathname}`,
+        );
+      });
+    });
+  };
+  const shoot = async (p: Page, name: string) => {
+    for (const theme of ["light", "dark"] as const) {
+      await p.locator("#theme").selectOption(theme);
+      await p.screenshot({ path: join(SHOTS, `${name}-${theme}.png`), fullPage: true });
+    }
+    await p.locator("#theme").selectOption("light");
+  };
+
+  beforeAll(async () => {
+    const port = await freePort();
+    base = `http://127.0.0.1:${port}`;
+    const config = loadConfig({
+      DATA_DIR: mkdtempSync(join(tmpdir(), "switchboard-e2e-")),
+      PORT: String(port),
+      HOST: "127.0.0.1",
+      BASE_URL: base,
+      ALLOW_PRIVATE_TARGETS: "true",
+      SCHEDULER_IDLE_MS: "200",
+      PROBE_TIMEOUT_MS: "3000",
+      LOG_LEVEL: "warn",
+    });
+    server = await startServer(config);
+    mcp = await startMcpServer({
+      name: "weather",
+      tools: [{ name: "forecast", description: "Tomorrow's weather" }],
+    });
+    browser = await chromium.launch({
+      executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
+      args: CHROMIUM_ARGS,
+    });
+    owner = await browser.newContext({ viewport: { width: 1280, height: 860 }, colorScheme: "light" });
+    page = await owner.newPage();
+    page.setDefaultTimeout(15_000);
+    watch(page);
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await mcp?.close().catch(() => {});
+    await server?.stop();
+  });
+
+  it("signs up, creates an organization, and lands on an empty servers page", async () => {
+    await page.goto(`${base}/`);
+    await page.getByRole("link", { name: "Create an account" }).click();
+    await page.getByLabel("Name").fill("Ada Owner");
+    await page.getByLabel("Email").fill("ada@example.com");
+    await page.getByLabel("Password").fill(PASSWORD);
+    await page.getByRole("button", { name: "Create account" }).click();
+    await page.getByRole("heading", { name: "Create an organization" }).waitFor();
+    await page.getByLabel("Name").fill("Acme Labs");
+    await expect.poll(() => page.getByLabel("Slug").inputValue()).toBe("acme-labs");
+    await page.getByRole("button", { name: "Create organization" }).click();
+    await page.getByText("No MCP servers yet").waitFor();
+    await page.locator('[data-live="live"]').waitFor();
+  });
+
+  it("registers a real MCP server after testing the connection, and shows it turn healthy without reload", async () => {
+    await page.getByRole("link", { name: "Register server" }).click();
+    await page.getByLabel("Name", { exact: true }).fill("Bad Name");
+    await page.getByLabel("URL").fill("not a url");
+    await page.getByRole("button", { name: "Register server" }).click();
+    await page.getByText(/must be a slug/).waitFor();
+
+    await page.getByLabel("Name", { exact: true }).fill("weather");
+    await page.getByLabel("Display name").fill("Weather");
+    await page.getByLabel("URL").fill(mcp.url);
+    await page
+      .getByLabel("Description (Markdown)")
+      .fill(
+        'Forecasts for **every** city.\n\n<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>[x](javascript:window.__xss=3)',
+      );
+    await page.getByLabel("Tags").fill("prod, weather");
+    await page.getByLabel("Check every (seconds)").fill("10");
+    await page.getByRole("button", { name: "Test connection" }).click();
+    await page.getByText(/Connected: 1 tools/).waitFor();
+    await shoot(page, "register");
+    await page.getByRole("button", { name: "Register server" }).click();
+
+    await page.getByRole("heading", { name: "Weather" }).waitFor();
+    await page.locator('[data-status="healthy"]').first().waitFor({ timeout: 15_000 });
+    await page.locator("code", { hasText: "forecast" }).waitFor();
+    await expect.poll(() => page.locator(".markdown strong").textContent()).toBe("every");
+    expect(await page.evaluate(() => (window as unknown as { __xss?: number }).__xss)).toBeUndefined();
+    expect(await page.locator(".markdown img[onerror], .markdown script").count()).toBe(0);
+  });
+
+  it("creates a key shown once, and revokes it after confirming", async () => {
+    await page.getByRole("button", { name: "Create key" }).click();
+    await page.getByLabel("Name", { exact: true }).last().fill("ci-deploy");
+    await page.getByRole("button", { name: "Create", exact: true }).click();
+    await expect.poll(() => page.getByTestId("new-key").textContent()).toMatch(/^mcp_[A-Za-z0-9_-]{60}$/);
+    const key = await page.getByTestId("new-key").textContent();
+    await page.getByText(/only time Switchboard shows it/).waitFor();
+    await page.getByRole("button", { name: "I have stored it" }).click();
+    const row = page.locator('[data-key="ci-deploy"]');
+    await row.waitFor();
+    expect(await row.textContent()).not.toContain(key ?? "");
+    await shoot(page, "server-detail");
+    await row.getByRole("button", { name: "Revoke" }).click();
+    await page.getByRole("button", { name: "Revoke key" }).click();
+    await row.getByText(/revoked/).waitFor();
+  });
+
+  it("shows the server turn unhealthy live when its MCP server stops", async () => {
+    await page.getByRole("link", { name: "Servers" }).click();
+    const row = page.locator('[data-server="weather"]');
+    await row.locator('[data-status="healthy"]').waitFor();
+    await shoot(page, "servers");
+    await mcp.close();
+    await row.locator('[data-status="unhealthy"]').waitFor({ timeout: 25_000 });
+    await row.getByText(/connection_refused/).waitFor();
+  });
+
+  it("keeps the table's view in the URL", async () => {
+    await page.getByLabel("Health", { exact: true }).selectOption("unhealthy");
+    await expect.poll(() => new URL(page.url()).searchParams.get("status")).toBe("unhealthy");
+    await page.reload();
+    await page.locator('[data-server="weather"]').waitFor();
+    expect(await page.getByLabel("Health", { exact: true }).inputValue()).toBe("unhealthy");
+    await page.getByLabel("Health", { exact: true }).selectOption("healthy");
+    await page.getByText("No server matches these filters").waitFor();
+    await page.getByLabel("Health", { exact: true }).selectOption("");
+  });
+
+  it("lists those actions in the audit log", async () => {
+    await page.getByRole("link", { name: "Audit log" }).click();
+    for (const action of [
+      "server.create",
+      "server.probe",
+      "key.create",
+      "key.revoke",
+      "organization.create",
+    ]) {
+      await page.locator(`[data-action="${action}"]`).first().waitFor();
+    }
+    await page.getByLabel("Action").selectOption("key.revoke");
+    await page.getByRole("button", { name: "Filter" }).click();
+    await expect.poll(() => page.locator("[data-action]").count()).toBe(1);
+    await page.locator('[data-action="key.revoke"] summary').click();
+    await page.getByText("revokedAt").waitFor();
+    await shoot(page, "audit");
+  });
+
+  it("shows a member no write controls", async () => {
+    await page.getByRole("link", { name: "Members" }).click();
+    await page.getByLabel("Email").fill("bob@example.com");
+    await page.getByRole("button", { name: "Send invitation" }).click();
+    await page.getByText("bob@example.com · member").waitFor();
+
+    const memberContext = await browser.newContext({ viewport: { width: 390, height: 844 } });
+    const phone = await memberContext.newPage();
+    watch(phone);
+    await phone.goto(`${base}/sign-up`);
+    await phone.getByLabel("Name").fill("Bob Member");
+    await phone.getByLabel("Email").fill("bob@example.com");
+    await phone.getByLabel("Password").fill(PASSWORD);
+    await phone.getByRole("button", { name: "Create account" }).click();
+    await phone.getByRole("button", { name: "Accept" }).click();
+    await phone.locator('[data-server="weather"]').waitFor();
+    await phone.screenshot({ path: join(SHOTS, "servers-phone-member.png"), fullPage: true });
+    expect(await phone.getByRole("link", { name: "Register server" }).count()).toBe(0);
+    expect(await phone.getByRole("link", { name: "Audit log" }).count()).toBe(0);
+    await phone.locator('[data-server="weather"] a').first().click();
+    await phone.getByRole("heading", { name: "Weather" }).waitFor();
+    for (const name of ["Check now", "Delete", "Create key", "Disable"]) {
+      expect(await phone.getByRole("button", { name }).count(), name).toBe(0);
+    }
+
+    // Promoted to admin by the owner, the same user sees the write controls after a reload.
+    await page.reload();
+    await page.getByLabel("Role of bob@example.com").selectOption("admin");
+    await page.getByText("Role changed").waitFor();
+    await phone.reload();
+    await phone.getByRole("button", { name: "Check now" }).waitFor();
+    await memberContext.close();
+  });
+
+  it("switches between organizations", async () => {
+    await page.getByLabel("Organization").selectOption("__new");
+    await page.getByRole("heading", { name: "Create an organization" }).waitFor();
+    await page.getByLabel("Name", { exact: true }).fill("Second Org");
+    await page.getByRole("button", { name: "Create organization" }).click();
+    await page.getByText("No MCP servers yet").waitFor();
+    const acme = await page
+      .getByLabel("Organization")
+      .locator("option", { hasText: "Acme Labs" })
+      .getAttribute("value");
+    await page.getByLabel("Organization").selectOption(acme ?? "");
+    await page.locator('[data-server="weather"]').waitFor();
+  });
+
+  it("says when live updates drop, polls meanwhile, and reconnects", async () => {
+    await page.locator('[data-live="live"]').waitFor();
+    await owner.setOffline(true);
+    for (const client of server.app.websocketServer.clients) client.terminate();
+    await page.locator('[data-live="polling"]').waitFor();
+    await page.getByText("Reconnecting").waitFor();
+    await owner.setOffline(false);
+    await page.locator('[data-live="live"]').waitFor({ timeout: 20_000 });
+  });
+
+  it("ran without a script error or a Content-Security-Policy violation", () => {
+    expect(problems, problems.join("\n")).toEqual([]);
+  });
+});
