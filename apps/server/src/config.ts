@@ -58,7 +58,7 @@ const EnvSchema = z.object({
     .min(1024)
     .default(1024 * 1024),
   SCHEDULER: z.enum(["on", "off"]).default("on"),
-  SCHEDULER_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(50),
+  SCHEDULER_CONCURRENCY: z.coerce.number().int().min(1).max(5000).default(500),
   SCHEDULER_BATCH: z.coerce.number().int().min(1).max(5000).default(200),
   SCHEDULER_IDLE_MS: z.coerce.number().int().min(10).default(1_000),
   HEALTH_RETENTION_DAYS: z.coerce.number().int().min(1).default(30),

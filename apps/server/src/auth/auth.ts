@@ -10,6 +10,9 @@ import { type AuditEntry, recordAudit } from "../modules/audit/service";
 import { findFirstOrganizationId } from "./repo";
 import { authRequestStore } from "./request-origin";
 
+/** Members an organization may have. */
+export const MEMBERSHIP_LIMIT = 10_000;
+
 export type Auth = ReturnType<typeof createAuth>;
 
 /**
@@ -78,6 +81,8 @@ export function createAuth({ db, config, log }: { db: Db; config: Config; log: F
         creatorRole: "owner",
         // Switchboard sends no mail: an invitee proves who they are by signing in with the invited address.
         requireEmailVerificationOnInvitation: false,
+        // Better-Auth stops at 100 members by default; a tenant may have far more people than that.
+        membershipLimit: MEMBERSHIP_LIMIT,
         organizationHooks: {
           afterCreateOrganization: async ({ organization: org, user }) =>
             audit({

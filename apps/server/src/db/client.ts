@@ -20,22 +20,27 @@ export interface Database {
   close(): Promise<void>;
 }
 
-export type DatabaseTarget =
+/** Sees every statement the app runs, with its parameters (the benchmarks collect them). */
+export type QueryListener = (sql: string, params: unknown[]) => void;
+
+export type DatabaseTarget = (
   | { kind: "postgres"; url: string; poolSize?: number }
-  | { kind: "pglite"; dataDir?: string; client?: PGlite };
+  | { kind: "pglite"; dataDir?: string; client?: PGlite }
+) & { onQuery?: QueryListener };
 
 /** Opens PostgreSQL (pg pool) or embedded PGlite (a directory, in memory, or a given client). */
 export async function openDatabase(target: DatabaseTarget): Promise<Database> {
+  const logger = target.onQuery ? { logQuery: target.onQuery } : false;
   if (target.kind === "postgres") {
     const pool = new pg.Pool({ connectionString: target.url, max: target.poolSize ?? 20 });
     // An idle client losing its connection must not crash the process.
     pool.on("error", () => {});
-    const db = drizzlePg(pool, { schema }) as unknown as Db;
+    const db = drizzlePg(pool, { schema, logger }) as unknown as Db;
     return { kind: "postgres", db, close: () => pool.end() };
   }
   if (target.dataDir) mkdirSync(target.dataDir, { recursive: true });
   const client = target.client ?? (await PGlite.create(target.dataDir));
-  const db = drizzlePglite(client, { schema }) as unknown as Db;
+  const db = drizzlePglite(client, { schema, logger }) as unknown as Db;
   return {
     kind: "pglite",
     db,

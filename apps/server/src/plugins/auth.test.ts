@@ -1,3 +1,4 @@
+import { sql } from "drizzle-orm";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { addMember, cookieOf, createOrg, createTestApp, ORIGIN, signUp, type TestApp } from "../../test/app";
 import { testDatabaseKinds } from "../../test/db";
@@ -82,6 +83,23 @@ describe.each(testDatabaseKinds())("sessions, tenants and roles on %s", (kind) =
     expect(denied.json().detail).toBe(
       "Only owners and admins of the organization may do this; you are a member",
     );
+  });
+
+  it("takes an organization past Better-Auth's default limit of 100 members", async () => {
+    const owner = await signUp(t.app);
+    const orgId = await createOrg(t.app, owner);
+    await t.database.db.execute(sql`
+      INSERT INTO "user" (id, name, email, email_verified, created_at, updated_at)
+      SELECT 'crowd-' || ${orgId} || '-' || n, 'Crowd ' || n, 'crowd-' || n || '-' || ${orgId} || '@example.com',
+             true, now(), now()
+      FROM generate_series(1, 120) n`);
+    await t.database.db.execute(sql`
+      INSERT INTO member (id, organization_id, user_id, role, created_at)
+      SELECT 'crowd-member-' || ${orgId} || '-' || n, ${orgId}, 'crowd-' || ${orgId} || '-' || n, 'member', now()
+      FROM generate_series(1, 120) n`);
+    const late = await signUp(t.app);
+    await addMember(t.app, owner, orgId, late, "admin");
+    expect((await auditLogs(t, late.cookie)).statusCode).toBe(200);
   });
 
   it("refuses a user removed from the active organization", async () => {

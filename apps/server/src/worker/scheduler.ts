@@ -7,6 +7,7 @@ import type { EventBus } from "../modules/events/bus";
 import type { Prober } from "../modules/health/probe";
 import { claimDueServers } from "../modules/health/repo";
 import { probeTarget, purgeHealthHistory, recordCheck } from "../modules/health/service";
+import type { ServerRow } from "../modules/servers/repo";
 
 export interface SchedulerOptions {
   db: Db;
@@ -34,19 +35,25 @@ export interface SchedulerOptions {
 export function createScheduler(opts: SchedulerOptions) {
   const log = opts.log.child({ component: "scheduler" });
 
+  async function check(server: ServerRow) {
+    try {
+      const result = await opts.probe(probeTarget(server, opts.secrets));
+      await recordCheck(opts, server, result);
+    } catch (err) {
+      // The lease runs out and another round retries it.
+      log.error({ err, serverId: server.id }, "could not check server");
+    }
+  }
+
+  const claim = (limit: number) => {
+    const now = opts.clock.now();
+    return claimDueServers(opts.db, now, limit, new Date(now.getTime() + opts.leaseMs));
+  };
+
   /** One round: claims what is due now, probes it, records it. Returns how many were probed. */
   async function runOnce(): Promise<number> {
-    const now = opts.clock.now();
-    const due = await claimDueServers(opts.db, now, opts.batchSize, new Date(now.getTime() + opts.leaseMs));
-    await forEachPooled(due, opts.concurrency, async (server) => {
-      try {
-        const result = await opts.probe(probeTarget(server, opts.secrets));
-        await recordCheck(opts, server, result);
-      } catch (err) {
-        // The lease runs out and another round retries it.
-        log.error({ err, serverId: server.id }, "could not check server");
-      }
-    });
+    const due = await claim(opts.batchSize);
+    await forEachPooled(due, opts.concurrency, check);
     return due.length;
   }
 
@@ -55,11 +62,24 @@ export function createScheduler(opts: SchedulerOptions) {
   let wake: (() => void) | null = null;
   let lastPurge = 0;
 
+  /**
+   * Keeps up to `concurrency` probes in flight, claiming more as slots free up, so that a few
+   * servers hanging until the probe timeout hold only their own slots, never a whole batch.
+   */
   async function run() {
+    const inFlight = new Set<Promise<void>>();
+    // Claims are one statement each: wait for a handful of free slots rather than claim one by one.
+    const minClaim = Math.max(1, Math.min(opts.batchSize, Math.floor(opts.concurrency / 10)));
     while (running) {
-      let probed = 0;
+      const free = opts.concurrency - inFlight.size;
+      if (free < minClaim) {
+        await Promise.race(inFlight);
+        continue;
+      }
+      const limit = Math.min(opts.batchSize, free);
+      let due: ServerRow[] = [];
       try {
-        probed = await runOnce();
+        due = await claim(limit);
         if (Date.now() - lastPurge > 3_600_000) {
           lastPurge = Date.now();
           const purged = await purgeHealthHistory({ ...opts, retentionDays: opts.healthRetentionDays });
@@ -68,13 +88,19 @@ export function createScheduler(opts: SchedulerOptions) {
       } catch (err) {
         log.error({ err }, "scheduler round failed");
       }
-      if (running && probed < opts.batchSize) {
+      for (const server of due) {
+        const p: Promise<void> = check(server).finally(() => inFlight.delete(p));
+        inFlight.add(p);
+      }
+      if (running && due.length < limit) {
+        // Nothing more is due: rest until the next one may be, or until a stop.
         await new Promise<void>((done) => {
           wake = done;
           setTimeout(done, opts.idleMs).unref();
         });
       }
     }
+    await Promise.all(inFlight);
   }
 
   return {
@@ -85,7 +111,7 @@ export function createScheduler(opts: SchedulerOptions) {
       loop = run();
       log.info({ concurrency: opts.concurrency }, "health scheduler started");
     },
-    /** Stops after the round in progress. */
+    /** Stops claiming, and waits for the probes in flight. */
     async stop() {
       running = false;
       wake?.();

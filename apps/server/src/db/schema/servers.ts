@@ -97,7 +97,8 @@ export const mcpApiKeys = pgTable(
   },
   (t) => [
     uniqueIndex("mcp_api_keys_key_hash_uq").on(t.keyHash),
-    index("mcp_api_keys_server_idx").on(t.tenantId, t.serverId),
+    // By server alone: deleting a server cascades to its keys by server_id.
+    index("mcp_api_keys_server_idx").on(t.serverId),
   ],
 );
 

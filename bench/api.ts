@@ -1,0 +1,133 @@
+import { fork } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import Fastify from "fastify";
+import { headersFor, seedServers, seedTenant, startBenchApp } from "./lib/app";
+import { type BenchDbKind, openBenchDatabase } from "./lib/database";
+import type { LoadResult, LoadScenario } from "./lib/load-worker";
+import { round } from "./lib/stats";
+
+const WORKER = fileURLToPath(new URL("./lib/load-worker.ts", import.meta.url));
+
+/** Runs one scenario in a separate process and returns what autocannon measured. */
+function load(scenario: LoadScenario): Promise<LoadResult> {
+  return new Promise((resolve, reject) => {
+    const child = fork(WORKER, { execArgv: ["--import", "tsx"] });
+    child.once("message", (m: { result?: LoadResult; error?: string }) =>
+      m.result ? resolve(m.result) : reject(new Error(m.error)),
+    );
+    child.once("exit", (code) => code !== 0 && reject(new Error(`load worker exited with ${code}`)));
+    child.send(scenario);
+  });
+}
+
+export interface ApiRow extends LoadResult {
+  endpoint: string;
+  /** Throughput as a share of the bare Fastify route serving the same JSON. */
+  ratioToBare: number | null;
+}
+
+export interface ApiOptions {
+  servers: number;
+  sessions: number;
+  durationSeconds: number;
+}
+
+/**
+ * 100 admin sessions of one tenant that owns 10,000 servers hammer each read and write endpoint;
+ * a bare Fastify route serving the same JSON from memory sets the ceiling to compare with.
+ */
+export async function benchApi(kind: BenchDbKind, opts: ApiOptions): Promise<ApiRow[]> {
+  const database = await openBenchDatabase(kind, "api");
+  const server = await startBenchApp(database.db);
+  const bare = Fastify({ logger: false });
+  try {
+    const tenant = await seedTenant(server.app, opts.sessions);
+    await seedServers(database.db, tenant.orgId, opts.servers);
+    const sessions = tenant.admins.map(headersFor);
+    const owner = headersFor(tenant.owner);
+
+    const listPath = "/mcp/servers?pageSize=50&sort=-updatedAt&status=healthy&transport=streamable-http";
+    const list = await server.app.inject({ method: "GET", url: listPath, headers: owner });
+    if (list.statusCode !== 200) throw new Error(`list failed: ${list.statusCode} ${list.body}`);
+    const page = list.json() as { items: { id: string }[] };
+    const all = await server.app.inject({ method: "GET", url: "/mcp/servers?pageSize=200", headers: owner });
+    const ids = (all.json() as { items: { id: string }[] }).items.map((s) => s.id);
+    const someId = page.items[0]?.id;
+    const key = await server.app.inject({
+      method: "POST",
+      url: `/mcp/servers/${someId}/keys`,
+      headers: owner,
+      payload: { name: "bench" },
+    });
+    if (key.statusCode !== 201) throw new Error(`key failed: ${key.statusCode} ${key.body}`);
+    const apiKey = (key.json() as { key: string }).key;
+
+    const body = list.json();
+    bare.get("/bare", async () => body);
+    await bare.listen({ host: "127.0.0.1", port: 0 });
+    const bareUrl = `http://127.0.0.1:${(bare.server.address() as { port: number }).port}`;
+
+    const base = { connections: opts.sessions, durationSeconds: opts.durationSeconds };
+    const scenarios: [string, LoadScenario][] = [
+      ["bare Fastify route (same JSON)", { ...base, url: bareUrl, kind: "path", paths: ["/bare"], sessions }],
+      [
+        "list (page of 50, sorted, filtered)",
+        { ...base, url: server.url, kind: "path", paths: [listPath], sessions },
+      ],
+      [
+        "search",
+        {
+          ...base,
+          url: server.url,
+          kind: "random-path",
+          paths: Array.from({ length: 50 }, (_, i) => `/mcp/servers?q=thing%20${i * 37 + 11}&pageSize=50`),
+          sessions,
+        },
+      ],
+      [
+        "get one",
+        {
+          ...base,
+          url: server.url,
+          kind: "random-path",
+          paths: ids.map((id) => `/mcp/servers/${id}`),
+          sessions,
+        },
+      ],
+      [
+        "create + delete",
+        { ...base, url: server.url, kind: "create-delete", paths: ["/mcp/servers"], sessions },
+      ],
+      [
+        "key verification (/mcp/whoami)",
+        {
+          ...base,
+          url: server.url,
+          kind: "path",
+          paths: ["/mcp/whoami"],
+          sessions: [{ authorization: `Bearer ${apiKey}` }],
+        },
+      ],
+    ];
+
+    const rows: ApiRow[] = [];
+    let bareRps = 0;
+    for (const [endpoint, scenario] of scenarios) {
+      const result = await load(scenario);
+      if (!bareRps) bareRps = result.requestsPerSecond;
+      rows.push({
+        endpoint,
+        ...result,
+        ratioToBare: endpoint.startsWith("bare") ? null : round(result.requestsPerSecond / bareRps, 3),
+      });
+      console.error(
+        `  api ${kind}: ${endpoint}: ${Math.round(result.requestsPerSecond)} req/s, p99 ${result.p99} ms`,
+      );
+    }
+    return rows;
+  } finally {
+    await bare.close();
+    await server.close();
+    await database.close();
+  }
+}
