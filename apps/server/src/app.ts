@@ -3,6 +3,7 @@ import Fastify, { LogController } from "fastify";
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from "fastify-type-provider-zod";
 import { Redis } from "ioredis";
 import { createAuth } from "./auth/auth";
+import { createSessionCache } from "./auth/session-cache";
 import type { Config } from "./config";
 import type { Db } from "./db/client";
 import { type Clock, systemClock } from "./lib/clock";
@@ -72,7 +73,11 @@ export async function buildApp({ config, db, clock = systemClock, logStream, eve
   // JSON is the only body the API speaks; anything else is a 415.
   app.removeContentTypeParser(["text/plain"]);
 
-  const auth = createAuth({ db, config, log: app.log });
+  const sessions = createSessionCache({
+    ttlMs: config.session.cacheSeconds * 1000,
+    now: () => clock.now().getTime(),
+  });
+  const auth = createAuth({ db, config, log: app.log, sessions });
   const redis = config.redisUrl
     ? new Redis(config.redisUrl, {
         enableOfflineQueue: false,
@@ -98,6 +103,7 @@ export async function buildApp({ config, db, clock = systemClock, logStream, eve
     auth,
     db,
     clock,
+    sessions,
     limiter: createAuthLimiter(limitStore, config.rateLimits),
   });
   await app.register(platformRoutes, { db });

@@ -37,6 +37,7 @@ const EnvSchema = z.object({
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   SESSION_TTL_SECONDS: z.coerce.number().int().min(60).default(3600),
   SESSION_REFRESH_SECONDS: z.coerce.number().int().min(0).default(60),
+  SESSION_CACHE_SECONDS: z.coerce.number().int().min(0).max(300).default(5),
   AUDIT_RETENTION_DAYS: z.coerce
     .number()
     .int()
@@ -86,7 +87,8 @@ export interface Config {
   secretsKey: Buffer;
   corsOrigins: string[];
   logLevel: Env["LOG_LEVEL"];
-  session: { ttlSeconds: number; refreshSeconds: number };
+  /** `cacheSeconds`: how long a resolved session may be reused before it is looked up again. */
+  session: { ttlSeconds: number; refreshSeconds: number; cacheSeconds: number };
   audit: { retentionDays: number; purgeIntervalSeconds: number };
   secureCookies: boolean;
   redisPrefix: string;
@@ -134,7 +136,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     secretsKey: decodeKey(e.SECRETS_KEY ?? persistedSecret(dataDir, "secrets-key")) as Buffer,
     corsOrigins: e.CORS_ORIGINS,
     logLevel: e.LOG_LEVEL,
-    session: { ttlSeconds: e.SESSION_TTL_SECONDS, refreshSeconds: e.SESSION_REFRESH_SECONDS },
+    session: {
+      ttlSeconds: e.SESSION_TTL_SECONDS,
+      refreshSeconds: e.SESSION_REFRESH_SECONDS,
+      cacheSeconds: e.SESSION_CACHE_SECONDS,
+    },
     audit: { retentionDays: e.AUDIT_RETENTION_DAYS, purgeIntervalSeconds: e.AUDIT_PURGE_INTERVAL_SECONDS },
     secureCookies: e.SECURE_COOKIES ?? baseUrl.startsWith("https://"),
     redisPrefix: e.REDIS_PREFIX,

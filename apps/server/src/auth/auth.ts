@@ -9,6 +9,7 @@ import type { Actor } from "../lib/context";
 import { type AuditEntry, recordAudit } from "../modules/audit/service";
 import { findFirstOrganizationId } from "./repo";
 import { authRequestStore } from "./request-origin";
+import type { SessionCache } from "./session-cache";
 
 /** Members an organization may have. */
 export const MEMBERSHIP_LIMIT = 10_000;
@@ -19,7 +20,18 @@ export type Auth = ReturnType<typeof createAuth>;
  * Better-Auth: email + password accounts, organizations as tenants (roles owner/admin/member),
  * sessions that end after `session.ttlSeconds` without activity and are renewed by activity.
  */
-export function createAuth({ db, config, log }: { db: Db; config: Config; log: FastifyBaseLogger }) {
+export function createAuth({
+  db,
+  config,
+  log,
+  sessions,
+}: {
+  db: Db;
+  config: Config;
+  log: FastifyBaseLogger;
+  /** Forgotten where a membership changes, so that a removed member is refused at once. */
+  sessions: SessionCache;
+}) {
   const audit = async (entry: Omit<AuditEntry, "origin" | "actor"> & { actor?: Actor }) => {
     const req = authRequestStore.getStore();
     const actor = entry.actor ?? (req ? await sessionActor(req.headers) : null);
@@ -102,14 +114,16 @@ export function createAuth({ db, config, log }: { db: Db; config: Config; log: F
               changes: { name: org.name, slug: org.slug },
             });
           },
-          afterDeleteOrganization: async ({ organization: org, user }) =>
-            audit({
+          afterDeleteOrganization: async ({ organization: org, user }) => {
+            sessions.forgetTenant(org.id);
+            await audit({
               tenantId: org.id,
               actor: { type: "user", userId: user.id },
               action: "organization.delete",
               target: { type: "organization", id: org.id },
               changes: { name: org.name, slug: org.slug },
-            }),
+            });
+          },
           afterAddMember: async ({ member, user }) =>
             audit({
               tenantId: member.organizationId,
@@ -117,20 +131,24 @@ export function createAuth({ db, config, log }: { db: Db; config: Config; log: F
               target: { type: "member", id: member.id },
               changes: { userId: user.id, email: user.email, role: member.role },
             }),
-          afterRemoveMember: async ({ member, user }) =>
-            audit({
+          afterRemoveMember: async ({ member, user }) => {
+            sessions.forgetUser(member.userId);
+            await audit({
               tenantId: member.organizationId,
               action: "member.remove",
               target: { type: "member", id: member.id },
               changes: { userId: user.id, email: user.email, role: member.role },
-            }),
-          afterUpdateMemberRole: async ({ member, previousRole, user }) =>
-            audit({
+            });
+          },
+          afterUpdateMemberRole: async ({ member, previousRole, user }) => {
+            sessions.forgetUser(member.userId);
+            await audit({
               tenantId: member.organizationId,
               action: "member.role_update",
               target: { type: "member", id: member.id },
               changes: { userId: user.id, email: user.email, role: { from: previousRole, to: member.role } },
-            }),
+            });
+          },
           afterCreateInvitation: async ({ invitation, inviter }) =>
             audit({
               tenantId: invitation.organizationId,

@@ -1,7 +1,17 @@
 import { sql } from "drizzle-orm";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import { addMember, cookieOf, createOrg, createTestApp, ORIGIN, signUp, type TestApp } from "../../test/app";
+import {
+  addMember,
+  cookieOf,
+  createOrg,
+  createTestApp,
+  ORIGIN,
+  setActive,
+  signUp,
+  type TestApp,
+} from "../../test/app";
 import { testDatabaseKinds } from "../../test/db";
+import { queryRows } from "../db/client";
 
 const auditLogs = (t: TestApp, cookie: string) =>
   t.app.inject({ method: "GET", url: "/mcp/audit-logs", headers: { cookie } });
@@ -155,6 +165,7 @@ describe.each(testDatabaseKinds())("sessions, tenants and roles on %s", (kind) =
   it("invalidates the session on the server at sign-out", async () => {
     const owner = await signUp(t.app);
     await createOrg(t.app, owner);
+    expect((await auditLogs(t, owner.cookie)).statusCode).toBe(200);
     const out = await t.app.inject({
       method: "POST",
       url: "/api/auth/sign-out",
@@ -164,6 +175,40 @@ describe.each(testDatabaseKinds())("sessions, tenants and roles on %s", (kind) =
     expect(out.statusCode).toBe(200);
     // Replaying the old cookie must not work: the session row is gone.
     expect((await auditLogs(t, owner.cookie)).statusCode).toBe(401);
+  });
+
+  it("applies a role change on the very next request", async () => {
+    const owner = await signUp(t.app);
+    const orgId = await createOrg(t.app, owner);
+    const admin = await signUp(t.app);
+    await addMember(t.app, owner, orgId, admin, "admin");
+    expect((await auditLogs(t, admin.cookie)).statusCode).toBe(200);
+    const [row] = await queryRows<{ id: string }>(
+      t.database.db,
+      sql`SELECT id FROM member WHERE organization_id = ${orgId} AND user_id = ${admin.id}`,
+    );
+    const res = await t.app.inject({
+      method: "POST",
+      url: "/api/auth/organization/update-member-role",
+      headers: { ...ORIGIN, cookie: owner.cookie },
+      payload: { memberId: row?.id, role: "member", organizationId: orgId },
+    });
+    expect(res.statusCode).toBe(200);
+    const after = await auditLogs(t, admin.cookie);
+    expect(after.statusCode).toBe(403);
+    expect(after.json().detail).toMatch(/you are a member/);
+  });
+
+  it("acts in the newly active organization on the very next request", async () => {
+    const owner = await signUp(t.app);
+    const first = await createOrg(t.app, owner);
+    const second = await createOrg(t.app, owner);
+    await setActive(t.app, owner, first);
+    const tenants = async () =>
+      new Set((await auditLogs(t, owner.cookie)).json().items.map((i: { tenantId: string }) => i.tenantId));
+    expect(await tenants()).toEqual(new Set([first]));
+    await setActive(t.app, owner, second);
+    expect(await tenants()).toEqual(new Set([second]));
   });
 
   it("refuses a cross-site sign-in without a trusted Origin", async () => {

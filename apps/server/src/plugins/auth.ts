@@ -5,6 +5,7 @@ import fp from "fastify-plugin";
 import type { Auth } from "../auth/auth";
 import { findMemberRole } from "../auth/repo";
 import { authRequestStore } from "../auth/request-origin";
+import type { SessionCache, SessionPrincipal } from "../auth/session-cache";
 import type { Db } from "../db/client";
 import type { Clock } from "../lib/clock";
 import type { Actor, Origin, ServiceContext, ServiceDeps } from "../lib/context";
@@ -64,7 +65,13 @@ const GUARDED_AUTH_PATHS = new Set(["/api/auth/sign-in/email", "/api/auth/sign-u
 export const authPlugin = fp(
   async (
     app: FastifyInstance,
-    { auth, db, clock, limiter }: { auth: Auth; db: Db; clock: Clock; limiter: AuthLimiter },
+    {
+      auth,
+      db,
+      clock,
+      sessions,
+      limiter,
+    }: { auth: Auth; db: Db; clock: Clock; sessions: SessionCache; limiter: AuthLimiter },
   ) => {
     app.decorateRequest("principal", null);
 
@@ -92,6 +99,9 @@ export const authPlugin = fp(
           request.method === "POST" && request.body !== undefined ? JSON.stringify(request.body) : undefined;
         const req = new Request(url, { method: request.method, headers, body });
         const res = await authRequestStore.run({ ...originOf(request), headers }, () => auth.handler(req));
+        // A sign-out, an organization switch or a profile change must show on the very next request.
+        if (request.method === "POST" && request.headers.cookie)
+          sessions.forgetCookie(request.headers.cookie);
         return relay(request, reply, res);
       },
     });
@@ -126,27 +136,37 @@ export const authPlugin = fp(
         };
         return;
       }
-      const result = await auth.api.getSession({
-        headers: fromNodeHeaders(request.headers),
-        returnHeaders: true,
-      });
-      const renewed = result.headers?.getSetCookie();
-      if (renewed?.length) reply.header("set-cookie", renewed);
-      const session = result.response;
-      if (!session)
-        return sendProblem(request, reply, "UNAUTHORIZED", "Sign in first: this route needs a session");
-      const tenantId = session.session.activeOrganizationId;
-      if (!tenantId) {
-        return sendProblem(
-          request,
-          reply,
-          "FORBIDDEN",
-          "No active organization: create one or set one active (POST /api/auth/organization/set-active)",
-        );
+      const cookie = request.headers.cookie;
+      const known = cookie ? sessions.get(cookie) : undefined;
+      let principal: SessionPrincipal;
+      if (known) principal = known;
+      else {
+        const result = await auth.api.getSession({
+          headers: fromNodeHeaders(request.headers),
+          returnHeaders: true,
+        });
+        const renewed = result.headers?.getSetCookie();
+        if (renewed?.length) reply.header("set-cookie", renewed);
+        const session = result.response;
+        if (!session)
+          return sendProblem(request, reply, "UNAUTHORIZED", "Sign in first: this route needs a session");
+        const tenantId = session.session.activeOrganizationId;
+        if (!tenantId) {
+          return sendProblem(
+            request,
+            reply,
+            "FORBIDDEN",
+            "No active organization: create one or set one active (POST /api/auth/organization/set-active)",
+          );
+        }
+        const role = await findMemberRole(db, tenantId, session.user.id);
+        if (!role)
+          return sendProblem(request, reply, "FORBIDDEN", "You are not a member of the active organization");
+        const { id, email, name } = session.user;
+        principal = { user: { id, email, name }, tenantId, role };
+        if (cookie) sessions.set(cookie, principal, new Date(session.session.expiresAt));
       }
-      const role = await findMemberRole(db, tenantId, session.user.id);
-      if (!role)
-        return sendProblem(request, reply, "FORBIDDEN", "You are not a member of the active organization");
+      const { user, tenantId, role } = principal;
       if (config.roles && !config.roles.includes(role)) {
         const allowed = config.roles.map((r) => ROLE_NAMES[r]).join(" and ");
         return sendProblem(
@@ -159,8 +179,8 @@ export const authPlugin = fp(
       request.principal = {
         tenantId,
         role,
-        actor: { type: "user", userId: session.user.id },
-        user: { id: session.user.id, email: session.user.email, name: session.user.name },
+        actor: { type: "user", userId: user.id },
+        user,
       };
     });
   },
