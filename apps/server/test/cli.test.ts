@@ -53,23 +53,25 @@ describe("switchboard CLI", () => {
     const migrate = cli(["db", "migrate"], env);
     expect(await migrate.exit).toBe(0);
     expect(migrate.output()).toContain(
-      "Applied: 0000_auth, 0001_mcp_core, 0002_audit_append_only, 0003_api_keys_by_server",
+      "Applied: 0000_auth, 0001_mcp_core, 0002_audit_append_only, 0003_api_keys_by_server, 0004_server_list_indexes",
     );
 
     const one = cli(["db", "rollback"], env);
     expect(await one.exit).toBe(0);
-    expect(one.output()).toContain("Rolled back: 0003_api_keys_by_server");
+    expect(one.output()).toContain("Rolled back: 0004_server_list_indexes");
 
     const all = cli(["db", "rollback", "--to", "none"], env);
     expect(await all.exit).toBe(0);
-    expect(all.output()).toContain("Rolled back: 0002_audit_append_only, 0001_mcp_core, 0000_auth");
+    expect(all.output()).toContain(
+      "Rolled back: 0003_api_keys_by_server, 0002_audit_append_only, 0001_mcp_core, 0000_auth",
+    );
 
     const port = await freePort();
     const server = cli(["start"], { ...env, PORT: String(port), HOST: "127.0.0.1" });
     try {
       await waitFor(() => server.output().includes("Switchboard is up"), 30_000);
       expect(server.output()).toContain(
-        '"applied":["0000_auth","0001_mcp_core","0002_audit_append_only","0003_api_keys_by_server"]',
+        '"applied":["0000_auth","0001_mcp_core","0002_audit_append_only","0003_api_keys_by_server","0004_server_list_indexes"]',
       );
       const health = await fetch(`http://127.0.0.1:${port}/healthz`);
       expect(health.status).toBe(200);

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { PGlite } from "@electric-sql/pglite";
 import { inject } from "vitest";
-import { type Database, openDatabase } from "../src/db/client";
+import { type Database, openDatabase, PGLITE_EXTENSIONS } from "../src/db/client";
 import { adminQuery, withDatabase } from "./global-setup";
 
 export type DbKind = "pglite" | "postgres";
@@ -19,7 +19,7 @@ export function testDatabaseKinds(): DbKind[] {
 export async function openTestDatabase(kind: DbKind): Promise<Database & { url?: string }> {
   if (kind === "pglite") {
     const template = new Blob([readFileSync(inject("pgliteTemplate"))]);
-    const client = await PGlite.create({ loadDataDir: template });
+    const client = await PGlite.create({ loadDataDir: template, extensions: PGLITE_EXTENSIONS });
     return openDatabase({ kind: "pglite", client });
   }
   const url = process.env.TEST_DATABASE_URL;

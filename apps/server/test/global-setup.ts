@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import pg from "pg";
 import type { TestProject } from "vitest/node";
-import { openDatabase } from "../src/db/client";
+import { openDatabase, PGLITE_EXTENSIONS } from "../src/db/client";
 import { migrate } from "../src/db/migrate";
 
 declare module "vitest" {
@@ -24,7 +24,7 @@ export default async function setup(project: TestProject) {
   const runId = `sbt_${Date.now().toString(36)}_${randomBytes(3).toString("hex")}`;
   const dir = mkdtempSync(join(tmpdir(), "switchboard-test-"));
 
-  const client = await PGlite.create();
+  const client = await PGlite.create({ extensions: PGLITE_EXTENSIONS });
   const database = await openDatabase({ kind: "pglite", client });
   await migrate(database.db);
   const dump = await client.dumpDataDir("gzip");

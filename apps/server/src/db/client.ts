@@ -1,11 +1,15 @@
 import { mkdirSync } from "node:fs";
 import { PGlite } from "@electric-sql/pglite";
+import { pg_trgm } from "@electric-sql/pglite/contrib/pg_trgm";
 import type { SQL } from "drizzle-orm";
 import { drizzle as drizzlePg } from "drizzle-orm/node-postgres";
 import type { PgDatabase, PgQueryResultHKT, PgTransaction } from "drizzle-orm/pg-core";
 import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
 import pg from "pg";
 import * as schema from "./schema";
+
+/** Extensions the migrations create; an embedded database must load them when it opens. */
+export const PGLITE_EXTENSIONS = { pg_trgm };
 
 export type Schema = typeof schema;
 /** The one Drizzle type the code sees, whichever driver is underneath. */
@@ -39,7 +43,7 @@ export async function openDatabase(target: DatabaseTarget): Promise<Database> {
     return { kind: "postgres", db, close: () => pool.end() };
   }
   if (target.dataDir) mkdirSync(target.dataDir, { recursive: true });
-  const client = target.client ?? (await PGlite.create(target.dataDir));
+  const client = target.client ?? (await PGlite.create(target.dataDir, { extensions: PGLITE_EXTENSIONS }));
   const db = drizzlePglite(client, { schema, logger }) as unknown as Db;
   return {
     kind: "pglite",

@@ -2,7 +2,7 @@ import { PGlite } from "@electric-sql/pglite";
 import { sql } from "drizzle-orm";
 import { afterAll, describe, expect, it } from "vitest";
 import { adminQuery, withDatabase } from "../../test/global-setup";
-import { type Database, openDatabase, queryRows } from "./client";
+import { type Database, openDatabase, PGLITE_EXTENSIONS, queryRows } from "./client";
 import { appliedVersions, loadMigrations, migrate, rollback } from "./migrate";
 
 const tables = async (database: Database) =>
@@ -36,7 +36,8 @@ const ALL_TABLES = [
 ];
 
 async function freshDatabase(kind: "pglite" | "postgres"): Promise<Database> {
-  if (kind === "pglite") return openDatabase({ kind: "pglite", client: await PGlite.create() });
+  if (kind === "pglite")
+    return openDatabase({ kind: "pglite", client: await PGlite.create({ extensions: PGLITE_EXTENSIONS }) });
   const url = process.env.TEST_DATABASE_URL as string;
   const name = `sbt_migrate_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`;
   await adminQuery(url, `CREATE DATABASE "${name}"`);

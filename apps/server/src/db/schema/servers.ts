@@ -66,7 +66,12 @@ export const mcpServers = pgTable(
   },
   (t) => [
     uniqueIndex("mcp_servers_tenant_name_uq").on(t.tenantId, t.name),
-    index("mcp_servers_tenant_status_idx").on(t.tenantId, t.status),
+    // The list's filters and orders, so that a page is read in order and stops at its last row.
+    index("mcp_servers_tenant_status_idx").on(t.tenantId, t.status, t.name),
+    index("mcp_servers_tenant_display_name_idx").on(t.tenantId, t.displayName, t.name),
+    index("mcp_servers_tenant_created_idx").on(t.tenantId, t.createdAt),
+    index("mcp_servers_tenant_updated_idx").on(t.tenantId, t.updatedAt),
+    index("mcp_servers_tenant_checked_idx").on(t.tenantId, t.lastCheckedAt.desc().nullsLast()),
     index("mcp_servers_next_check_idx").on(t.nextCheckAt),
     check("mcp_servers_name_slug", sql`${t.name} ~ '^[a-z0-9][a-z0-9-]{0,62}$'`),
     check("mcp_servers_description_len", sql`char_length(${t.description}) <= 2000`),

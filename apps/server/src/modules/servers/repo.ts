@@ -1,5 +1,5 @@
 import type { ServerListQuery, ServerSortField } from "@switchboard/shared";
-import { and, arrayContains, asc, count, eq, ilike, or, type SQL, sql } from "drizzle-orm";
+import { and, arrayContains, asc, count, eq, type SQL, sql } from "drizzle-orm";
 import type { AnyPgColumn } from "drizzle-orm/pg-core";
 import type { Db, Queryable } from "../../db/client";
 import { mcpServers } from "../../db/schema";
@@ -42,13 +42,9 @@ function listFilter(tenantId: string, query: ServerListQuery): SQL | undefined {
   if (query.tag) where.push(arrayContains(mcpServers.tags, [query.tag]));
   if (query.q) {
     const pattern = `%${likeEscape(query.q)}%`;
+    // The expression of mcp_servers_search_idx (a trigram index), so that the index serves it.
     where.push(
-      or(
-        ilike(mcpServers.name, pattern),
-        ilike(mcpServers.displayName, pattern),
-        ilike(mcpServers.description, pattern),
-        sql`array_to_string(${mcpServers.tags}, ' ') ILIKE ${pattern}`,
-      ),
+      sql`mcp_server_search_text(${mcpServers.name}, ${mcpServers.displayName}, ${mcpServers.description}, ${mcpServers.tags}) ILIKE ${pattern}`,
     );
   }
   return and(...where);
@@ -59,7 +55,10 @@ export function pageQuery(db: Db, tenantId: string, query: ServerListQuery) {
   const descending = query.sort.startsWith("-");
   const field = query.sort.replace(/^-/, "") as ServerSortField;
   const column = SORT_COLUMNS[field];
-  const order = descending ? sql`${column} DESC NULLS LAST` : sql`${column} ASC NULLS LAST`;
+  // Only lastCheckedAt can be null (never checked): those go last either way. The other columns
+  // keep the plain order, so that an index read backwards serves a descending sort.
+  const nulls = field === "lastCheckedAt" ? sql` NULLS LAST` : sql``;
+  const order = descending ? sql`${column} DESC${nulls}` : sql`${column} ASC${nulls}`;
   return (
     db
       .select()
