@@ -40,7 +40,16 @@ describe("probe", () => {
     });
     expect(result.serverInfo?.capabilities).toHaveProperty("tools");
     expect(result.latencyMs).toBeLessThan(OPTS.degradedMs);
-    expect(server.requests.DELETE).toBe(1);
+    // initialize, the initialized notification and tools/list; no standing GET stream, no ping.
+    expect(server.requests).toEqual({ POST: 3, DELETE: 1 });
+  });
+
+  it("pings a server that offers no tools", async () => {
+    const server = await start({ tools: [] });
+    const result = await probe({ url: server.url, transport: "streamable-http", headers: {} });
+    expect(result).toMatchObject({ status: "healthy", error: null, tools: [] });
+    expect(result.serverInfo?.capabilities).not.toHaveProperty("tools");
+    expect(server.requests).toEqual({ POST: 3, DELETE: 1 });
   });
 
   it("speaks MCP over SSE", async () => {

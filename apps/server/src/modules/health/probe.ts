@@ -3,6 +3,7 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { SSEClientTransport } from "@modelcontextprotocol/sdk/client/sse.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
+import type { JsonSchemaValidator, jsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/types.js";
 import { Agent, fetch as undiciFetch } from "undici";
 import { assertAllowedTarget, isPrivateAddress, TargetRefused } from "./ssrf";
 
@@ -43,6 +44,16 @@ export type Prober = (target: ProbeTarget) => Promise<ProbeResult>;
 
 const MAX_TOOLS = 500;
 const REQUEST_TIMEOUT = -32001; // JSON-RPC error code the SDK uses for a request that timed out
+
+/**
+ * The SDK builds an Ajv validator per client to check tool call results against the tools' output
+ * schemas; a probe lists tools but never calls one, so it skips that cost.
+ */
+const NO_TOOL_CALLS: jsonSchemaValidator = {
+  getValidator<T>(): JsonSchemaValidator<T> {
+    return (input) => ({ valid: true, data: input as T, errorMessage: undefined });
+  },
+};
 const MAX_TOOL_PAGES = 10;
 const CLOSE_GRACE_MS = 1000;
 
@@ -104,6 +115,10 @@ async function probe(target: ProbeTarget, opts: ProbeOptions, dispatcher: Agent)
   let budget = opts.maxBodyBytes;
   const guardedFetch = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
     const url = input instanceof Request ? input.url : String(input);
+    // After initializing, the streamable HTTP client opens a standing GET stream for messages the
+    // server starts; a probe never waits for those, so it tells the client the server has none.
+    if (target.transport !== "sse" && (init?.method ?? "GET") === "GET")
+      return new Response(null, { status: 405 });
     if (!opts.allowPrivate) await assertAllowedTarget(url, { allowPrivate: false });
     const signal = init?.signal ? AbortSignal.any([init.signal, deadline.signal]) : deadline.signal;
     const res = (await undiciFetch(url, {
@@ -147,7 +162,10 @@ async function probe(target: ProbeTarget, opts: ProbeOptions, dispatcher: Agent)
     negotiated = v;
     setVersion?.(v);
   };
-  const client = new Client({ name: "switchboard-probe", version: "1.0.0" }, { capabilities: {} });
+  const client = new Client(
+    { name: "switchboard-probe", version: "1.0.0" },
+    { capabilities: {}, jsonSchemaValidator: NO_TOOL_CALLS },
+  );
 
   let result: ProbeResult;
   try {
@@ -156,13 +174,15 @@ async function probe(target: ProbeTarget, opts: ProbeOptions, dispatcher: Agent)
     const version = client.getServerVersion();
     const capabilities = (client.getServerCapabilities() ?? {}) as Record<string, unknown>;
     let stepError: string | null = null;
-    try {
-      await bounded(client.ping({ timeout: remaining(), signal: deadline.signal }));
-    } catch (err) {
-      stepError = classify(err, deadline.signal);
-    }
     const tools: ProbeResult["tools"] = [];
-    if (capabilities.tools) {
+    // Listing tools proves the server answers requests; a server without tools is pinged instead.
+    if (!capabilities.tools) {
+      try {
+        await bounded(client.ping({ timeout: remaining(), signal: deadline.signal }));
+      } catch (err) {
+        stepError = classify(err, deadline.signal);
+      }
+    } else {
       try {
         let cursor: string | undefined;
         for (let page = 0; page < MAX_TOOL_PAGES && tools.length < MAX_TOOLS; page++) {
