@@ -1,19 +1,36 @@
 import { useQueryClient } from "@tanstack/react-query";
+import { lazy, Suspense } from "react";
 import { Redirect, Route, Switch } from "wouter";
 import { Layout } from "./components/layout";
 import { Toaster } from "./components/toaster";
 import { Spinner } from "./components/ui";
-import { AuditPage } from "./features/audit/audit-page";
-import { MembersPage } from "./features/members/members-page";
 import { applyServerEvent } from "./features/servers/queries";
-import { ServerDetailPage } from "./features/servers/server-detail";
-import { EditServerPage, ServerForm } from "./features/servers/server-form";
 import { ServersPage } from "./features/servers/servers-page";
-import { AuthPage } from "./features/session/auth-page";
-import { CreateOrgPage } from "./features/session/create-org-page";
 import { InvitationsBanner } from "./features/session/invitations";
 import { useSession } from "./features/session/session";
 import { useLiveEvents } from "./lib/events";
+
+// Every page but the servers list loads on first visit, so that the first render parses only
+// what it shows (Markdown, charts and forms stay out of the main bundle).
+const AuditPage = lazy(() => import("./features/audit/audit-page").then((m) => ({ default: m.AuditPage })));
+const MembersPage = lazy(() =>
+  import("./features/members/members-page").then((m) => ({ default: m.MembersPage })),
+);
+const ServerDetailPage = lazy(() =>
+  import("./features/servers/server-detail").then((m) => ({ default: m.ServerDetailPage })),
+);
+const ServerForm = lazy(() =>
+  import("./features/servers/server-form").then((m) => ({ default: m.ServerForm })),
+);
+const EditServerPage = lazy(() =>
+  import("./features/servers/server-form").then((m) => ({ default: m.EditServerPage })),
+);
+const CreateOrgPage = lazy(() =>
+  import("./features/session/create-org-page").then((m) => ({ default: m.CreateOrgPage })),
+);
+const AuthPage = lazy(() => import("./features/session/auth-page").then((m) => ({ default: m.AuthPage })));
+
+const loadingPage = <Spinner label="Loading…" />;
 
 export function App() {
   return (
@@ -38,17 +55,19 @@ function Routes() {
   }
   if (!user) {
     return (
-      <Switch>
-        <Route path="/sign-up">
-          <AuthPage mode="sign-up" />
-        </Route>
-        <Route path="/sign-in">
-          <AuthPage mode="sign-in" />
-        </Route>
-        <Route>
-          <Redirect to="/sign-in" />
-        </Route>
-      </Switch>
+      <Suspense fallback={loadingPage}>
+        <Switch>
+          <Route path="/sign-up">
+            <AuthPage mode="sign-up" />
+          </Route>
+          <Route path="/sign-in">
+            <AuthPage mode="sign-in" />
+          </Route>
+          <Route>
+            <Redirect to="/sign-in" />
+          </Route>
+        </Switch>
+      </Suspense>
     );
   }
   if (!activeOrganization) {
@@ -57,7 +76,9 @@ function Routes() {
         <div className="pt-6">
           <InvitationsBanner />
         </div>
-        <CreateOrgPage />
+        <Suspense fallback={loadingPage}>
+          <CreateOrgPage />
+        </Suspense>
       </div>
     );
   }
@@ -65,30 +86,32 @@ function Routes() {
   return (
     <Layout live={live}>
       <InvitationsBanner />
-      <Switch>
-        <Route path="/">
-          <ServersPage live={isLive} />
-        </Route>
-        <Route path="/servers/new">{canManage ? <ServerForm /> : <Redirect to="/" />}</Route>
-        <Route path="/servers/:id/edit">
-          {(p) => (canManage ? <EditServerPage id={p.id} /> : <Redirect to="/" />)}
-        </Route>
-        <Route path="/servers/:id">{(p) => <ServerDetailPage id={p.id} live={isLive} />}</Route>
-        <Route path="/audit">{canManage ? <AuditPage /> : <Redirect to="/" />}</Route>
-        <Route path="/members">{canManage ? <MembersPage /> : <Redirect to="/" />}</Route>
-        <Route path="/organizations/new">
-          <CreateOrgPage />
-        </Route>
-        <Route path="/sign-in">
-          <Redirect to="/" />
-        </Route>
-        <Route path="/sign-up">
-          <Redirect to="/" />
-        </Route>
-        <Route>
-          <p className="glass p-5">This page does not exist.</p>
-        </Route>
-      </Switch>
+      <Suspense fallback={loadingPage}>
+        <Switch>
+          <Route path="/">
+            <ServersPage live={isLive} />
+          </Route>
+          <Route path="/servers/new">{canManage ? <ServerForm /> : <Redirect to="/" />}</Route>
+          <Route path="/servers/:id/edit">
+            {(p) => (canManage ? <EditServerPage id={p.id} /> : <Redirect to="/" />)}
+          </Route>
+          <Route path="/servers/:id">{(p) => <ServerDetailPage id={p.id} live={isLive} />}</Route>
+          <Route path="/audit">{canManage ? <AuditPage /> : <Redirect to="/" />}</Route>
+          <Route path="/members">{canManage ? <MembersPage /> : <Redirect to="/" />}</Route>
+          <Route path="/organizations/new">
+            <CreateOrgPage />
+          </Route>
+          <Route path="/sign-in">
+            <Redirect to="/" />
+          </Route>
+          <Route path="/sign-up">
+            <Redirect to="/" />
+          </Route>
+          <Route>
+            <p className="glass p-5">This page does not exist.</p>
+          </Route>
+        </Switch>
+      </Suspense>
     </Layout>
   );
 }

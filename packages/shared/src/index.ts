@@ -3,7 +3,6 @@ export * from "./errors";
 export * from "./events";
 export * from "./health";
 export * from "./keys";
-export * from "./markdown";
 export * from "./pagination";
 export * from "./roles";
 export * from "./servers";

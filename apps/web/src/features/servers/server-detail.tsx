@@ -1,4 +1,4 @@
-import { renderMarkdown } from "@switchboard/shared";
+import { renderMarkdown } from "@switchboard/shared/markdown";
 import { useMemo, useState } from "react";
 import toast from "react-hot-toast/headless";
 import { Link, useLocation } from "wouter";
