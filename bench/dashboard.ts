@@ -7,7 +7,7 @@ import { seedServers, seedTenant, startBenchApp } from "./lib/app";
 import { type BenchDbKind, openBenchDatabase } from "./lib/database";
 import { median, quantile, round } from "./lib/stats";
 
-const DIST = join(import.meta.dirname, "../apps/web/dist/assets");
+const DIST = join(import.meta.dirname, "../apps/web/dist");
 const CHROMIUM_ARGS = [
   "--headless",
   "--no-sandbox",
@@ -39,14 +39,12 @@ const freePort = () =>
     });
   });
 
-/** The main JavaScript chunk of the production build, gzipped. */
+/** The entry script of the production build (what index.html loads), gzipped. */
 export function mainBundleKbGzip(): number {
-  const js = readdirSync(DIST)
-    .filter((f) => f.endsWith(".js"))
-    .map((f) => join(DIST, f))
-    .sort((a, b) => statSync(b).size - statSync(a).size)[0];
-  if (!js) throw new Error("no build: run `npm run build:web`");
-  return round(gzipSync(readFileSync(js)).length / 1024, 1);
+  const html = readFileSync(join(DIST, "index.html"), "utf8");
+  const entry = /<script[^>]+src="\/([^"]+\.js)"/.exec(html)?.[1];
+  if (!entry) throw new Error("no build: run `npm run build:web`");
+  return round(gzipSync(readFileSync(join(DIST, entry))).length / 1024, 1);
 }
 
 const row = (measure: string, times: number[]): DashboardRow => ({

@@ -144,7 +144,7 @@ async function main() {
         "### Dashboard in Chromium",
         "",
         markdownTable(run.dashboard.rows),
-        `Main bundle: ${run.dashboard.mainBundleKbGzip} KB gzipped.`,
+        `Main bundle: ${run.dashboard.mainBundleKbGzip} KiB gzipped.`,
         "",
       );
   }
