@@ -42,8 +42,8 @@ function targetsOf(run: Run): Target[] {
     if (limit !== null)
       add(
         `${r.endpoint}: p99 < ${limit} ms, 0 errors`,
-        `p99 ${r.p99} ms, ${r.errors + r.non2xx} errors`,
-        r.p99 < limit && r.errors + r.non2xx === 0,
+        `p99 ${r.p99} ms, ${r.errors} errors, ${r.timeouts} timeouts, ${r.non2xx} non-2xx`,
+        r.p99 < limit && r.errors + r.timeouts + r.non2xx === 0,
       );
     if (r.endpoint.startsWith("list"))
       add(

@@ -19,7 +19,10 @@ export interface LoadResult {
   requestsPerSecond: number;
   p50: number;
   p99: number;
+  /** Connection errors (resets, refusals). */
   errors: number;
+  /** Requests unanswered after autocannon's 10 s timeout. */
+  timeouts: number;
   non2xx: number;
   requests: number;
 }
@@ -87,7 +90,8 @@ function run(s: LoadScenario): Promise<LoadResult> {
           requestsPerSecond: result.requests.average,
           p50: result.latency.p50,
           p99: result.latency.p99,
-          errors: result.errors + result.timeouts,
+          errors: result.errors - result.timeouts,
+          timeouts: result.timeouts,
           non2xx: result.non2xx,
           requests: result.requests.total,
         });

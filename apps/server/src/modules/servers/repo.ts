@@ -42,7 +42,7 @@ function listFilter(tenantId: string, query: ServerListQuery): SQL | undefined {
   if (query.tag) where.push(arrayContains(mcpServers.tags, [query.tag]));
   if (query.q) {
     const pattern = `%${likeEscape(query.q)}%`;
-    // The expression of mcp_servers_search_idx (a trigram index), so that the index serves it.
+    // The expression of mcp_servers_search_idx (tenant and trigrams), so that the index serves it.
     where.push(
       sql`mcp_server_search_text(${mcpServers.name}, ${mcpServers.displayName}, ${mcpServers.description}, ${mcpServers.tags}) ILIKE ${pattern}`,
     );
