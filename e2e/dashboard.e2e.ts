@@ -2,6 +2,7 @@ import { mkdtempSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import AxeBuilder from "@axe-core/playwright";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../apps/server/src/config";
@@ -57,10 +58,19 @@ describe("the dashboard in Chromium", () => {
       });
     });
   };
+  const accessibility: string[] = [];
+  /** Saves the view in both themes, and checks each against WCAG 2 A and AA (contrast included). */
   const shoot = async (p: Page, name: string) => {
     for (const theme of ["light", "dark"] as const) {
       await p.locator("#theme").selectOption(theme);
       await p.screenshot({ path: join(SHOTS, `${name}-${theme}.png`), fullPage: true });
+      const { violations } = await new AxeBuilder({ page: p }).withTags(["wcag2a", "wcag2aa"]).analyze();
+      for (const v of violations) {
+        const where = v.nodes.map(
+          (n) => `${n.target.join(" ")}: ${n.failureSummary?.split("\n").slice(1).join(" ")}`,
+        );
+        accessibility.push(`${name} (${theme}) ${v.id}: ${v.help}\n    ${where.slice(0, 5).join("\n    ")}`);
+      }
     }
     await p.locator("#theme").selectOption("light");
   };
@@ -256,6 +266,10 @@ describe("the dashboard in Chromium", () => {
     await page.getByText("Reconnecting").waitFor();
     await owner.setOffline(false);
     await page.locator('[data-live="live"]').waitFor({ timeout: 20_000 });
+  });
+
+  it("meets WCAG 2 AA, contrast included, on every view it saved, in light and dark", () => {
+    expect(accessibility, accessibility.join("\n")).toEqual([]);
   });
 
   it("ran without a script error or a Content-Security-Policy violation", () => {

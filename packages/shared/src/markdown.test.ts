@@ -25,6 +25,16 @@ describe("renderMarkdown", () => {
     );
   });
 
+  it("marks an image without alternative text decorative, and keeps the text it was given", () => {
+    const { host } = mount(
+      '![Latency graph](https://example.com/a.png)\n\n<img src="https://example.com/b.png">',
+    );
+    expect([...host.querySelectorAll("img")].map((i) => i.getAttribute("alt"))).toEqual([
+      "Latency graph",
+      "",
+    ]);
+  });
+
   it.each([
     ["a script tag", "<script>__xss('script')</script>"],
     ["an img onerror", "<img src=x onerror=\"__xss('onerror')\">"],

@@ -3,8 +3,12 @@ import { marked } from "marked";
 
 const hooked = new WeakSet<Purifier>();
 
-/** Links in rendered descriptions open safely: never with access to the dashboard's window. */
-function hardenLinks(purify: Purifier) {
+/**
+ * Links in rendered descriptions open safely: never with access to the dashboard's window. An
+ * image written without alternative text is marked decorative, so a screen reader skips it rather
+ * than reading out its file name.
+ */
+function harden(purify: Purifier) {
   if (hooked.has(purify)) return;
   hooked.add(purify);
   purify.addHook("afterSanitizeAttributes", (node) => {
@@ -12,6 +16,7 @@ function hardenLinks(purify: Purifier) {
       node.setAttribute("rel", "noopener noreferrer nofollow");
       node.setAttribute("target", "_blank");
     }
+    if (node.tagName === "IMG" && !node.hasAttribute("alt")) node.setAttribute("alt", "");
   });
 }
 
@@ -21,7 +26,7 @@ function hardenLinks(purify: Purifier) {
  * In the browser the default DOMPurify is used; elsewhere pass one bound to a window.
  */
 export function renderMarkdown(markdown: string, purify: Purifier = DOMPurify): string {
-  hardenLinks(purify);
+  harden(purify);
   const html = marked.parse(markdown, { async: false, gfm: true }) as string;
   return purify.sanitize(html, {
     USE_PROFILES: { html: true },

@@ -151,7 +151,7 @@ export function ServersPage({ live }: { live: boolean }) {
         canManage && (
           <Link
             href="/servers/new"
-            className="rounded-lg bg-indigo-600 px-3 py-2 text-sm font-medium text-white hover:bg-indigo-700 dark:bg-indigo-500 dark:text-slate-950"
+            className="rounded-lg bg-indigo-600 px-3 py-2 text-sm font-medium text-white hover:bg-indigo-700 dark:bg-indigo-400 dark:hover:bg-indigo-300 dark:text-slate-950"
           >
             Register server
           </Link>
