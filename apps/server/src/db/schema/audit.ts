@@ -1,3 +1,4 @@
+import { sql } from "drizzle-orm";
 import { index, jsonb, pgTable, text, timestamp, uuid } from "drizzle-orm/pg-core";
 
 /**
@@ -19,7 +20,9 @@ export const auditLogs = pgTable(
     userAgent: text("user_agent"),
     /** JSON diff `{ field: { from, to } }` or a snapshot; secret values are masked before writing. */
     changes: jsonb("changes").$type<Record<string, unknown>>(),
-    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+    // The clock at insert, not the transaction's start: rows written in one transaction (an
+    // organization and its first member) keep the order they happened in.
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().default(sql`clock_timestamp()`),
   },
   (t) => [
     index("audit_logs_tenant_created_idx").on(t.tenantId, t.createdAt.desc()),
