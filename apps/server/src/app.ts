@@ -1,6 +1,6 @@
 import websocket from "@fastify/websocket";
 import Fastify, { LogController } from "fastify";
-import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from "fastify-type-provider-zod";
+import { validatorCompiler, type ZodTypeProvider } from "fastify-type-provider-zod";
 import { Redis } from "ioredis";
 import { createAuth } from "./auth/auth";
 import { createSessionCache } from "./auth/session-cache";
@@ -23,6 +23,7 @@ import { openapiPlugin } from "./plugins/openapi";
 import { createAuthLimiter, mcpRateLimitPlugin } from "./plugins/rate-limit";
 import { createMemoryStore, createRedisStore } from "./plugins/rate-limit-store";
 import { securityPlugin } from "./plugins/security";
+import { serializerCompiler } from "./plugins/serializer";
 import { webPlugin } from "./plugins/web";
 import { createServices } from "./services";
 

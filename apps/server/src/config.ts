@@ -38,6 +38,7 @@ const EnvSchema = z.object({
   SESSION_TTL_SECONDS: z.coerce.number().int().min(60).default(3600),
   SESSION_REFRESH_SECONDS: z.coerce.number().int().min(0).default(60),
   SESSION_CACHE_SECONDS: z.coerce.number().int().min(0).max(300).default(5),
+  LIST_TOTALS_CACHE_SECONDS: z.coerce.number().int().min(0).max(300).default(5),
   AUDIT_RETENTION_DAYS: z.coerce
     .number()
     .int()
@@ -100,6 +101,8 @@ export interface Config {
     idleMs: number;
     healthRetentionDays: number;
   };
+  /** How long a server list's total may be reused while no change to the tenant's servers is heard. */
+  listTotalsCacheSeconds: number;
   eventsHeartbeatSeconds: number;
   /** The dashboard's production build. */
   webDist: string;
@@ -157,6 +160,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       idleMs: e.SCHEDULER_IDLE_MS,
       healthRetentionDays: e.HEALTH_RETENTION_DAYS,
     },
+    listTotalsCacheSeconds: e.LIST_TOTALS_CACHE_SECONDS,
     eventsHeartbeatSeconds: e.EVENTS_HEARTBEAT_SECONDS,
     webDist: resolve(e.WEB_DIST ?? join(dirname(fileURLToPath(import.meta.url)), "../../web/dist")),
     rateLimits: {

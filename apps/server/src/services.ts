@@ -7,6 +7,7 @@ import { createSecretBox } from "./lib/secrets";
 import { createMemoryBus, createRedisBus, type EventBus } from "./modules/events/bus";
 import { createProber, type Prober } from "./modules/health/probe";
 import { assertAllowedTarget } from "./modules/health/ssrf";
+import { createServerTotals } from "./modules/servers/totals";
 
 /**
  * The effects every service verb and the scheduler run with, built from config. Whatever is
@@ -26,6 +27,7 @@ export function createServices(opts: {
     (config.redisUrl
       ? createRedisBus({ url: config.redisUrl, prefix: config.redisPrefix, log: opts.log })
       : createMemoryBus());
+  const serverTotals = createServerTotals({ events, ttlMs: config.listTotalsCacheSeconds * 1000 });
   return {
     services: {
       db: opts.db,
@@ -34,8 +36,10 @@ export function createServices(opts: {
       events,
       probe: opts.probe ?? createProber(config.probe),
       guardTarget: (url) => assertAllowedTarget(url, { allowPrivate: config.probe.allowPrivate }),
+      serverTotals,
     },
     close: async () => {
+      serverTotals.close();
       if (!opts.events) await events.close();
     },
   };

@@ -3,6 +3,7 @@ import type { FastifyBaseLogger } from "fastify";
 import type { Db } from "../db/client";
 import type { EventBus } from "../modules/events/bus";
 import type { Prober } from "../modules/health/probe";
+import type { ServerTotals } from "../modules/servers/totals";
 import type { Clock } from "./clock";
 import type { SecretBox } from "./secrets";
 
@@ -28,6 +29,8 @@ export interface ServiceDeps {
   probe: Prober;
   /** Throws when a URL must not be registered (private targets when they are not allowed). */
   guardTarget: (url: string) => Promise<void>;
+  /** List totals, remembered until a change is published (LIST_TOTALS_CACHE_SECONDS at most). */
+  serverTotals: ServerTotals;
 }
 
 /** What every service verb receives: the tenant it acts in, who acts, and its effects. */

@@ -75,9 +75,14 @@ export function countQuery(db: Db, tenantId: string, query: ServerListQuery) {
   return db.select({ n: count() }).from(mcpServers).where(listFilter(tenantId, query));
 }
 
-export async function findServerPage(db: Db, tenantId: string, query: ServerListQuery) {
-  const [rows, totals] = await Promise.all([pageQuery(db, tenantId, query), countQuery(db, tenantId, query)]);
-  return { rows, total: totals[0]?.n ?? 0 };
+export function findServerPage(db: Db, tenantId: string, query: ServerListQuery): Promise<ServerRow[]> {
+  return pageQuery(db, tenantId, query);
+}
+
+/** How many of the tenant's servers match the query's filters. */
+export async function countServers(db: Db, tenantId: string, query: ServerListQuery): Promise<number> {
+  const [row] = await countQuery(db, tenantId, query);
+  return row?.n ?? 0;
 }
 
 export async function findServer(

@@ -404,6 +404,28 @@ describe.each(testDatabaseKinds())("MCP servers API on %s", (kind) => {
       expect((await call({ method: "GET", url: "/mcp/servers?pageSize=200" })).statusCode).toBe(200);
     });
 
+    it("counts a change in the total at once, though totals are reused between requests", async () => {
+      const other = await createTenant(t.app);
+      const c = as(t.app, other.admin);
+      const total = async (query: string) =>
+        (await c({ method: "GET", url: `/mcp/servers${query}` })).json().total as number;
+      expect([await total(""), await total("?enabled=true")]).toEqual([0, 0]);
+
+      const created = await c({ method: "POST", url: "/mcp/servers", payload: { name: "one", url: URL_A } });
+      expect(created.statusCode).toBe(201);
+      expect([await total(""), await total("?enabled=true")]).toEqual([1, 1]);
+
+      const id = created.json().id as string;
+      const off = await c({ method: "PATCH", url: `/mcp/servers/${id}`, payload: { enabled: false } });
+      expect(off.statusCode).toBe(200);
+      expect([await total(""), await total("?enabled=true"), await total("?enabled=false")]).toEqual([
+        1, 0, 1,
+      ]);
+
+      expect((await c({ method: "DELETE", url: `/mcp/servers/${id}` })).statusCode).toBe(204);
+      expect([await total(""), await total("?enabled=false")]).toEqual([0, 0]);
+    });
+
     it.each([
       ["?pageSize=201", "query.pageSize"],
       ["?pageSize=0", "query.pageSize"],

@@ -53,7 +53,10 @@ export async function listServers({
   ctx: ServiceContext;
   input: ServerListQuery;
 }): Promise<ServerPage> {
-  const { rows, total } = await repo.findServerPage(ctx.db, ctx.tenantId, input);
+  const [rows, total] = await Promise.all([
+    repo.findServerPage(ctx.db, ctx.tenantId, input),
+    ctx.serverTotals.total(ctx.tenantId, input, () => repo.countServers(ctx.db, ctx.tenantId, input)),
+  ]);
   return { items: rows.map(toServerDto), page: input.page, pageSize: input.pageSize, total };
 }
 

@@ -1,0 +1,136 @@
+import type { ServerEvent, ServerListQuery } from "@switchboard/shared";
+import { describe, expect, it } from "vitest";
+import { createMemoryBus } from "../events/bus";
+import { createServerTotals } from "./totals";
+
+const query = (filters: Partial<ServerListQuery> = {}): ServerListQuery => ({
+  page: 1,
+  pageSize: 50,
+  sort: "name",
+  ...filters,
+});
+const serverId = "00000000-0000-4000-8000-000000000001";
+const health = (status: "healthy" | "unhealthy", previousStatus: "healthy" | "unknown"): ServerEvent => ({
+  type: "health.changed",
+  serverId,
+  status,
+  previousStatus,
+  latencyMs: 12,
+  error: null,
+  checkedAt: new Date(0).toISOString(),
+});
+
+/** A count that says how often it ran and answers what `value` holds at the time. */
+function counter(initial: number) {
+  const c = {
+    value: initial,
+    calls: 0,
+    run: async () => {
+      c.calls++;
+      return c.value;
+    },
+  };
+  return c;
+}
+
+describe("list totals", () => {
+  let now = 1000;
+  const setup = (ttlMs = 5000) => {
+    const events = createMemoryBus();
+    const totals = createServerTotals({ events, ttlMs, now: () => now });
+    return { events, totals };
+  };
+
+  it("counts once for the requests that ask at the same moment, and reuses it until its time is up", async () => {
+    now = 1000;
+    const { totals } = setup();
+    const count = counter(7);
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, () => totals.total("t1", query(), count.run)),
+    );
+    expect(answers).toEqual(Array(20).fill(7));
+    expect(count.calls).toBe(1);
+
+    count.value = 8;
+    now = 5999;
+    expect(await totals.total("t1", query({ page: 3, sort: "-updatedAt" }), count.run)).toBe(7);
+    expect(count.calls).toBe(1);
+    now = 6001;
+    expect(await totals.total("t1", query(), count.run)).toBe(8);
+    expect(count.calls).toBe(2);
+  });
+
+  it("keeps each tenant's and each filter's total apart", async () => {
+    now = 1000;
+    const { totals } = setup();
+    const a = counter(1);
+    const b = counter(2);
+    const c = counter(3);
+    expect(await totals.total("t1", query(), a.run)).toBe(1);
+    expect(await totals.total("t2", query(), b.run)).toBe(2);
+    expect(await totals.total("t1", query({ status: "healthy" }), c.run)).toBe(3);
+    expect(await totals.total("t1", query({ status: "healthy", tag: "prod" }), c.run)).toBe(3);
+    expect(c.calls).toBe(2);
+  });
+
+  it("counts afresh after a change to the tenant's servers is published, and only that tenant's", async () => {
+    now = 1000;
+    const { events, totals } = setup();
+    const mine = counter(5);
+    const theirs = counter(9);
+    await totals.total("t1", query(), mine.run);
+    await totals.total("t2", query(), theirs.run);
+
+    mine.value = 6;
+    await events.publish("t1", { type: "server.deleted", serverId });
+    expect(await totals.total("t1", query(), mine.run)).toBe(6);
+    expect(await totals.total("t2", query(), theirs.run)).toBe(9);
+    expect([mine.calls, theirs.calls]).toEqual([2, 1]);
+  });
+
+  it("ignores a health check that kept its status, and counts afresh when a status changes", async () => {
+    now = 1000;
+    const { events, totals } = setup();
+    const healthy = counter(4);
+    await totals.total("t1", query({ status: "healthy" }), healthy.run);
+
+    await events.publish("t1", { ...health("healthy", "healthy") } as ServerEvent);
+    expect(await totals.total("t1", query({ status: "healthy" }), healthy.run)).toBe(4);
+    expect(healthy.calls).toBe(1);
+
+    healthy.value = 3;
+    await events.publish("t1", health("unhealthy", "healthy"));
+    expect(await totals.total("t1", query({ status: "healthy" }), healthy.run)).toBe(3);
+    expect(healthy.calls).toBe(2);
+  });
+
+  it("does not remember a count that failed", async () => {
+    now = 1000;
+    const { totals } = setup();
+    let fail = true;
+    const count = async () => {
+      if (fail) throw new Error("database went away");
+      return 11;
+    };
+    await expect(totals.total("t1", query(), count)).rejects.toThrow("database went away");
+    fail = false;
+    expect(await totals.total("t1", query(), count)).toBe(11);
+  });
+
+  it("counts every time when its time to live is 0, and stops listening when closed", async () => {
+    const off = setup(0);
+    const count = counter(1);
+    await off.totals.total("t1", query(), count.run);
+    await off.totals.total("t1", query(), count.run);
+    expect(count.calls).toBe(2);
+
+    now = 1000;
+    const { events, totals } = setup();
+    const c = counter(1);
+    await totals.total("t1", query(), c.run);
+    totals.close();
+    await events.publish("t1", { type: "server.deleted", serverId });
+    expect(await totals.total("t1", query(), c.run)).toBe(1);
+    expect(c.calls).toBe(1);
+  });
+});
