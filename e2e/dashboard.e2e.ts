@@ -191,6 +191,27 @@ describe("the dashboard in Chromium", () => {
     await page.getByLabel("Health", { exact: true }).selectOption("");
   });
 
+  it("opens a server's page with the list's copy, before the server's own request answers", async () => {
+    const detail = /\/mcp\/servers\/[0-9a-f-]{36}$/;
+    let answer = () => {};
+    const held = new Promise<void>((resolve) => {
+      answer = resolve;
+    });
+    await page.route(detail, async (route) => {
+      await held;
+      await route.continue();
+    });
+    try {
+      await page.locator('[data-server="weather"] a').first().click();
+      await page.getByRole("heading", { name: "Weather" }).waitFor({ timeout: 5_000 });
+    } finally {
+      answer();
+      await page.unrouteAll({ behavior: "wait" });
+    }
+    await page.getByRole("link", { name: "Servers" }).click();
+    await page.locator('[data-server="weather"]').waitFor();
+  });
+
   it("lists those actions in the audit log", async () => {
     await page.getByRole("link", { name: "Audit log" }).click();
     for (const action of [

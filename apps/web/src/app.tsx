@@ -1,5 +1,5 @@
 import { useQueryClient } from "@tanstack/react-query";
-import { lazy, Suspense } from "react";
+import { lazy, Suspense, useEffect } from "react";
 import { Redirect, Route, Switch } from "wouter";
 import { Layout } from "./components/layout";
 import { Toaster } from "./components/toaster";
@@ -16,9 +16,8 @@ const AuditPage = lazy(() => import("./features/audit/audit-page").then((m) => (
 const MembersPage = lazy(() =>
   import("./features/members/members-page").then((m) => ({ default: m.MembersPage })),
 );
-const ServerDetailPage = lazy(() =>
-  import("./features/servers/server-detail").then((m) => ({ default: m.ServerDetailPage })),
-);
+const loadServerDetail = () => import("./features/servers/server-detail");
+const ServerDetailPage = lazy(() => loadServerDetail().then((m) => ({ default: m.ServerDetailPage })));
 const ServerForm = lazy(() =>
   import("./features/servers/server-form").then((m) => ({ default: m.ServerForm })),
 );
@@ -45,6 +44,12 @@ function Routes() {
   const { loading, user, activeOrganization, canManage } = useSession();
   const client = useQueryClient();
   const live = useLiveEvents(!!user && !!activeOrganization, (event) => applyServerEvent(client, event));
+  // A server's page is the next most likely stop: fetch its code once the browser is idle.
+  useEffect(() => {
+    if (!user) return;
+    const idle = window.requestIdleCallback ?? ((fn: () => void) => window.setTimeout(fn, 1000));
+    idle(() => void loadServerDetail());
+  }, [user]);
 
   if (loading) {
     return (

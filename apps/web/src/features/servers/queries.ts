@@ -34,12 +34,28 @@ export const useServers = (search: string, live: boolean) =>
     refetchInterval: poll(live),
   });
 
-export const useServer = (id: string, live: boolean) =>
-  useQuery({
+/** The server as a list already holds it: the row that was just clicked, most likely. */
+function fromLists(client: QueryClient, id: string): Server | undefined {
+  for (const [, page] of client.getQueriesData<ServerPage>({ queryKey: serverKeys.lists() })) {
+    const hit = page?.items.find((s) => s.id === id);
+    if (hit) return hit;
+  }
+  return undefined;
+}
+
+/**
+ * One server. With `fromList`, a list's copy shows at once while the server's own request is on
+ * its way (a form keeps waiting for the fresh copy, since it starts from what it first sees).
+ */
+export function useServer(id: string, live: boolean, { fromList = false } = {}) {
+  const client = useQueryClient();
+  return useQuery({
     queryKey: serverKeys.detail(id),
     queryFn: () => api<Server>(`/mcp/servers/${id}`),
+    ...(fromList ? { placeholderData: () => fromLists(client, id) } : {}),
     refetchInterval: poll(live),
   });
+}
 
 export const useHealth = (id: string, live: boolean) =>
   useQuery({

@@ -13,7 +13,7 @@ import { useHealth, useServer, useServerMutations } from "./queries";
 export function ServerDetailPage({ id, live }: { id: string; live: boolean }) {
   const { canManage } = useSession();
   const [, navigate] = useLocation();
-  const server = useServer(id, live);
+  const server = useServer(id, live, { fromList: true });
   const health = useHealth(id, live);
   const { check, update, remove } = useServerMutations();
   const [deleting, setDeleting] = useState(false);
