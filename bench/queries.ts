@@ -108,7 +108,9 @@ export async function benchQueries(kind: BenchDbKind, opts: QueryOptions): Promi
         await client.query("BEGIN");
         try {
           const res = await client.query(`EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) ${text}`, params);
-          const [plan] = res.rows[0]?.["QUERY PLAN"] as [{ Plan: PlanNode; "Execution Time": number }];
+          const [row] = res.rows as { "QUERY PLAN": [{ Plan: PlanNode; "Execution Time": number }] }[];
+          if (!row) throw new Error(`EXPLAIN returned nothing for ${text}`);
+          const [plan] = row["QUERY PLAN"];
           if (i > 0) times.push(plan["Execution Time"]);
           scans = nodes(plan.Plan)
             .filter((n) => n["Node Type"] === "Seq Scan")

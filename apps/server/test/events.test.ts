@@ -110,6 +110,43 @@ describe("live events over /mcp/events", () => {
       clientB.ws.close();
     }
   });
+  it("closes a socket at its next heartbeat once its user leaves the organization or signs out", async () => {
+    const tenant = await createTenant(t.app);
+    const closed = (ws: WebSocket) =>
+      new Promise<{ code: number; reason: string }>((resolve) =>
+        ws.once("close", (code, reason) => resolve({ code, reason: String(reason) })),
+      );
+    const member = await connect(base, tenant.member.cookie);
+    const admin = await connect(base, tenant.admin.cookie);
+    const owner = await connect(base, tenant.owner.cookie);
+    try {
+      await member.waitFor((m) => m.type === "hello");
+      const memberClosed = closed(member.ws);
+      const removed = await as(
+        t.app,
+        tenant.owner,
+      )({
+        method: "POST",
+        url: "/api/auth/organization/remove-member",
+        payload: { memberIdOrEmail: tenant.member.email, organizationId: tenant.orgId },
+      });
+      expect(removed.statusCode).toBe(200);
+      const gone = await memberClosed;
+      expect(gone.code).toBe(4403);
+      expect(gone.reason).toMatch(/organization/);
+
+      const adminClosed = closed(admin.ws);
+      const out = await as(t.app, tenant.admin)({ method: "POST", url: "/api/auth/sign-out" });
+      expect(out.statusCode).toBe(200);
+      expect(await adminClosed).toEqual({ code: 4401, reason: "Sign in first: this route needs a session" });
+
+      // Whoever keeps their session and membership keeps their socket, heartbeat after heartbeat.
+      await expect.poll(() => owner.messages.filter((m) => m.type === "heartbeat").length).toBeGreaterThan(2);
+      expect(owner.ws.readyState).toBe(WebSocket.OPEN);
+    } finally {
+      for (const c of [member, admin, owner]) c.ws.close();
+    }
+  });
 });
 
 describe.runIf(process.env.TEST_REDIS_URL)("live events across instances through Redis", () => {

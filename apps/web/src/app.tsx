@@ -7,7 +7,7 @@ import { Spinner } from "./components/ui";
 import { applyServerEvent } from "./features/servers/queries";
 import { ServersPage } from "./features/servers/servers-page";
 import { InvitationsBanner } from "./features/session/invitations";
-import { useSession } from "./features/session/session";
+import { sessionKeys, useSession } from "./features/session/session";
 import { useLiveEvents } from "./lib/events";
 
 // Every page but the servers list loads on first visit, so that the first render parses only
@@ -43,7 +43,11 @@ export function App() {
 function Routes() {
   const { loading, user, activeOrganization, canManage } = useSession();
   const client = useQueryClient();
-  const live = useLiveEvents(!!user && !!activeOrganization, (event) => applyServerEvent(client, event));
+  const live = useLiveEvents(
+    !!user && !!activeOrganization,
+    (event) => applyServerEvent(client, event),
+    () => void client.invalidateQueries({ queryKey: sessionKeys.all }),
+  );
   // A server's page is the next most likely stop: fetch its code once the browser is idle.
   useEffect(() => {
     if (!user) return;

@@ -1,3 +1,4 @@
+import type { IncomingHttpHeaders } from "node:http";
 import type { Role } from "@switchboard/shared";
 import { fromNodeHeaders } from "better-auth/node";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
@@ -115,6 +116,39 @@ export const authPlugin = fp(
       return auth.api.listUserInvitations({ query: { email: session.user.email } });
     });
 
+    /**
+     * Who a session cookie belongs to, in its active organization: from the cache, or from
+     * Better-Auth and the membership table (then remembered). `setCookie` carries a renewed cookie.
+     */
+    async function resolveSession(headers: IncomingHttpHeaders): Promise<SessionCheck> {
+      const cookie = headers.cookie;
+      const known = cookie ? sessions.get(cookie) : undefined;
+      if (known) return { principal: known };
+      const result = await auth.api.getSession({ headers: fromNodeHeaders(headers), returnHeaders: true });
+      const session = result.response;
+      // A renewed cookie, or one Better-Auth clears, goes back with whatever the answer is.
+      const setCookie = result.headers?.getSetCookie();
+      if (!session)
+        return { refused: "UNAUTHORIZED", detail: "Sign in first: this route needs a session", setCookie };
+      const tenantId = session.session.activeOrganizationId;
+      if (!tenantId) {
+        return {
+          refused: "FORBIDDEN",
+          detail:
+            "No active organization: create one or set one active (POST /api/auth/organization/set-active)",
+          setCookie,
+        };
+      }
+      const role = await findMemberRole(db, tenantId, session.user.id);
+      if (!role)
+        return { refused: "FORBIDDEN", detail: "You are not a member of the active organization", setCookie };
+      const { id, email, name } = session.user;
+      const principal = { user: { id, email, name }, tenantId, role };
+      if (cookie) sessions.set(cookie, principal, new Date(session.session.expiresAt));
+      return { principal, setCookie };
+    }
+    app.decorate("resolveSession", resolveSession);
+
     app.decorate("authenticate", async (request: FastifyRequest, reply: FastifyReply) => {
       const config = request.routeOptions.config;
       if (config.auth === "api_key") {
@@ -136,37 +170,10 @@ export const authPlugin = fp(
         };
         return;
       }
-      const cookie = request.headers.cookie;
-      const known = cookie ? sessions.get(cookie) : undefined;
-      let principal: SessionPrincipal;
-      if (known) principal = known;
-      else {
-        const result = await auth.api.getSession({
-          headers: fromNodeHeaders(request.headers),
-          returnHeaders: true,
-        });
-        const renewed = result.headers?.getSetCookie();
-        if (renewed?.length) reply.header("set-cookie", renewed);
-        const session = result.response;
-        if (!session)
-          return sendProblem(request, reply, "UNAUTHORIZED", "Sign in first: this route needs a session");
-        const tenantId = session.session.activeOrganizationId;
-        if (!tenantId) {
-          return sendProblem(
-            request,
-            reply,
-            "FORBIDDEN",
-            "No active organization: create one or set one active (POST /api/auth/organization/set-active)",
-          );
-        }
-        const role = await findMemberRole(db, tenantId, session.user.id);
-        if (!role)
-          return sendProblem(request, reply, "FORBIDDEN", "You are not a member of the active organization");
-        const { id, email, name } = session.user;
-        principal = { user: { id, email, name }, tenantId, role };
-        if (cookie) sessions.set(cookie, principal, new Date(session.session.expiresAt));
-      }
-      const { user, tenantId, role } = principal;
+      const resolved = await resolveSession(request.headers);
+      if (resolved.setCookie?.length) reply.header("set-cookie", resolved.setCookie);
+      if ("refused" in resolved) return sendProblem(request, reply, resolved.refused, resolved.detail);
+      const { user, tenantId, role } = resolved.principal;
       if (config.roles && !config.roles.includes(role)) {
         const allowed = config.roles.map((r) => ROLE_NAMES[r]).join(" and ");
         return sendProblem(
@@ -186,9 +193,17 @@ export const authPlugin = fp(
   },
 );
 
+/** A session resolved to its principal, or why it was refused. */
+export type SessionCheck = (
+  | { principal: SessionPrincipal }
+  | { refused: "UNAUTHORIZED" | "FORBIDDEN"; detail: string }
+) & { setCookie?: string[] | undefined };
+
 declare module "fastify" {
   interface FastifyInstance {
     authenticate: (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
+    /** Resolves a session cookie again; the events socket re-checks its session with it. */
+    resolveSession: (headers: IncomingHttpHeaders) => Promise<SessionCheck>;
   }
 }
 

@@ -3,14 +3,24 @@ import { useEffect, useRef, useState } from "react";
 
 export type LiveStatus = "connecting" | "live" | "polling";
 
+/** How the server closes a socket whose session no longer holds (4000 + the HTTP status). */
+const SESSION_ENDED = new Set([4401, 4403]);
+
 /**
  * Holds the `/mcp/events` WebSocket open while `enabled`, reconnecting with exponential backoff
- * (1 s doubling to 30 s). While it is down the caller polls: the status says which.
+ * (1 s doubling to 30 s). While it is down the caller polls: the status says which. When the
+ * server closes it because the session ended, `onSessionEnded` runs (the session is re-read).
  */
-export function useLiveEvents(enabled: boolean, onEvent: (event: ServerEvent) => void): LiveStatus {
+export function useLiveEvents(
+  enabled: boolean,
+  onEvent: (event: ServerEvent) => void,
+  onSessionEnded: () => void,
+): LiveStatus {
   const [status, setStatus] = useState<LiveStatus>("connecting");
   const handler = useRef(onEvent);
   handler.current = onEvent;
+  const ended = useRef(onSessionEnded);
+  ended.current = onSessionEnded;
 
   useEffect(() => {
     if (!enabled) return;
@@ -32,8 +42,9 @@ export function useLiveEvents(enabled: boolean, onEvent: (event: ServerEvent) =>
           handler.current(parsed.data);
         }
       };
-      socket.onclose = () => {
+      socket.onclose = (e) => {
         if (stopped) return;
+        if (SESSION_ENDED.has(e.code)) ended.current();
         setStatus("polling");
         const delay = Math.min(30_000, 1000 * 2 ** attempt++);
         timer = setTimeout(connect, delay);
