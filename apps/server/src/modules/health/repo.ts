@@ -17,18 +17,24 @@ export type HealthFields = Pick<
   | "tools"
 >;
 
-export async function insertHealthRow(q: Queryable, row: NewHealthRow): Promise<HealthRow> {
-  const [created] = await q.insert(mcpServerHealth).values(row).returning();
-  if (!created) throw new Error("insert returned no row");
-  return created;
-}
-
-/** Writes a check's outcome onto the server. Health is not an edit: version and updatedAt stay. */
-export async function setServerHealth(q: Queryable, tenantId: string, id: string, fields: HealthFields) {
+/**
+ * Records a check in one statement: its history row, and its outcome on the server (health is not
+ * an edit: version and updatedAt stay). One statement is atomic on its own and costs the
+ * scheduler one round trip per check instead of four. Null when the server is not the tenant's.
+ */
+export async function recordHealth(
+  q: Queryable,
+  history: NewHealthRow,
+  fields: HealthFields,
+): Promise<ServerRow | null> {
+  const inserted = q
+    .$with("history")
+    .as(q.insert(mcpServerHealth).values(history).returning({ id: mcpServerHealth.id }));
   const [row] = await q
+    .with(inserted)
     .update(mcpServers)
     .set(fields)
-    .where(and(eq(mcpServers.tenantId, tenantId), eq(mcpServers.id, id)))
+    .where(and(eq(mcpServers.tenantId, history.tenantId), eq(mcpServers.id, history.serverId)))
     .returning();
   return row ?? null;
 }

@@ -51,42 +51,44 @@ export async function recordCheck(
 ): Promise<{ check: ProbeResultDto; server: ServerRow }> {
   const now = deps.clock.now();
   const failures = result.status === "unhealthy" ? server.consecutiveFailures + 1 : 0;
-  const updated = await deps.db.transaction(async (tx) => {
-    await repo.insertHealthRow(tx, {
-      serverId: server.id,
-      tenantId: server.tenantId,
-      checkedAt: now,
-      status: result.status,
-      latencyMs: result.latencyMs,
-      error: result.error,
-      protocolVersion: result.serverInfo?.protocolVersion ?? null,
-      toolsCount: result.serverInfo ? result.tools.length : null,
-    });
-    const row = await repo.setServerHealth(tx, server.tenantId, server.id, {
-      status: result.status,
-      lastCheckedAt: now,
-      lastLatencyMs: result.latencyMs,
-      consecutiveFailures: failures,
-      nextCheckAt: server.enabled
-        ? nextCheckAt(now, server.checkIntervalSeconds, failures, deps.random)
-        : null,
-      lastError: result.error,
-      // A failed probe learns nothing new: keep what the last successful one found.
-      ...(result.serverInfo ? { serverInfo: result.serverInfo, tools: result.tools } : {}),
-    });
-    if (audit) {
-      await auditChange(tx, audit, {
-        action: "server.check",
-        target: { type: "server", id: server.id },
-        changes: {
-          status: { from: server.status, to: result.status },
-          latencyMs: result.latencyMs,
-          error: result.error,
-        },
+  const history = {
+    serverId: server.id,
+    tenantId: server.tenantId,
+    checkedAt: now,
+    status: result.status,
+    latencyMs: result.latencyMs,
+    error: result.error,
+    protocolVersion: result.serverInfo?.protocolVersion ?? null,
+    toolsCount: result.serverInfo ? result.tools.length : null,
+  };
+  const fields = {
+    status: result.status,
+    lastCheckedAt: now,
+    lastLatencyMs: result.latencyMs,
+    consecutiveFailures: failures,
+    nextCheckAt: server.enabled ? nextCheckAt(now, server.checkIntervalSeconds, failures, deps.random) : null,
+    lastError: result.error,
+    // A failed probe learns nothing new: keep what the last successful one found.
+    ...(result.serverInfo ? { serverInfo: result.serverInfo, tools: result.tools } : {}),
+  };
+  // The scheduler's checks are one statement; a check someone asked for is audited with it.
+  const updated = !audit
+    ? await repo.recordHealth(deps.db, history, fields)
+    : await deps.db.transaction(async (tx) => {
+        const row = await repo.recordHealth(tx, history, fields);
+        if (row) {
+          await auditChange(tx, audit, {
+            action: "server.check",
+            target: { type: "server", id: server.id },
+            changes: {
+              status: { from: server.status, to: result.status },
+              latencyMs: result.latencyMs,
+              error: result.error,
+            },
+          });
+        }
+        return row;
       });
-    }
-    return row;
-  });
   if (!updated) throw serverNotFound(); // deleted while it was being probed
   await deps.events
     .publish(server.tenantId, {
