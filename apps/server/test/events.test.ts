@@ -141,7 +141,9 @@ describe("live events over /mcp/events", () => {
       expect(await adminClosed).toEqual({ code: 4401, reason: "Sign in first: this route needs a session" });
 
       // Whoever keeps their session and membership keeps their socket, heartbeat after heartbeat.
-      await expect.poll(() => owner.messages.filter((m) => m.type === "heartbeat").length).toBeGreaterThan(2);
+      await expect
+        .poll(() => owner.messages.filter((m) => m.type === "heartbeat").length, { timeout: 5_000 })
+        .toBeGreaterThan(2);
       expect(owner.ws.readyState).toBe(WebSocket.OPEN);
     } finally {
       for (const c of [member, admin, owner]) c.ws.close();
