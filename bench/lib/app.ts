@@ -72,7 +72,7 @@ export async function seedServers(db: Db, tenantId: string, count: number, prefi
            (ARRAY['unknown','healthy','degraded','unhealthy'])[s % 4 + 1],
            now() - (s || ' seconds')::interval, 5 + s % 200, now() - (s || ' seconds')::interval
     FROM generate_series(1, ${count}) s`);
-  await db.execute(sql`ANALYZE mcp_servers`);
+  await db.execute(sql`ANALYZE mcp_servers, mcp_server_search`);
 }
 
 export const headersFor = (user: TestUser) => ({ ...ORIGIN, cookie: user.cookie });

@@ -76,8 +76,9 @@ describe.runIf(process.env.TEST_DATABASE_URL)("query plans on PostgreSQL with 10
       countQuery(database.db, "tenant-42", query),
     ]) {
       const steps = await plan(q);
-      const scans = steps.filter((n) => n["Relation Name"] === "mcp_servers");
-      expect(scans.length).toBeGreaterThan(0);
+      const scans = steps.filter((n) => n["Relation Name"]?.startsWith("mcp_server"));
+      expect(scans.some((n) => n["Relation Name"] === "mcp_servers")).toBe(true);
+      if (query.q) expect(scans.some((n) => n["Relation Name"] === "mcp_server_search")).toBe(true);
       for (const scan of scans) expect(scan["Node Type"], JSON.stringify(scan)).not.toBe("Seq Scan");
     }
   });

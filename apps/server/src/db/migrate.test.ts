@@ -27,6 +27,7 @@ const ALL_TABLES = [
   "invitation",
   "mcp_api_keys",
   "mcp_server_health",
+  "mcp_server_search",
   "mcp_servers",
   "member",
   "organization",

@@ -42,9 +42,10 @@ function listFilter(tenantId: string, query: ServerListQuery): SQL | undefined {
   if (query.tag) where.push(arrayContains(mcpServers.tags, [query.tag]));
   if (query.q) {
     const pattern = `%${likeEscape(query.q)}%`;
-    // The expression of mcp_servers_search_idx (tenant and trigrams), so that the index serves it.
+    // mcp_server_search keeps each server's searchable text in lower case, out of the way of
+    // health updates, under a trigram index (migration 0006).
     where.push(
-      sql`mcp_server_search_text(${mcpServers.name}, ${mcpServers.displayName}, ${mcpServers.description}, ${mcpServers.tags}) ILIKE ${pattern}`,
+      sql`${mcpServers.id} IN (SELECT server_id FROM mcp_server_search WHERE tenant_id = ${tenantId} AND search LIKE lower(${pattern}))`,
     );
   }
   return and(...where);
