@@ -1,4 +1,5 @@
 import { parseArgs } from "node:util";
+import pino from "pino";
 import { ConfigError, loadConfig } from "./config";
 import { migrate, rollback } from "./db/migrate";
 import { startDemo } from "./demo/run";
@@ -55,11 +56,14 @@ async function main(argv: string[]) {
     try {
       if (sub === "migrate") {
         const applied = await migrate(database.db);
-        console.log(applied.length ? `Applied: ${applied.join(", ")}` : "Nothing to migrate");
+        // The command's answer, as its usage is: a line for whoever ran it, not a log record.
+        process.stdout.write(`${applied.length ? `Applied: ${applied.join(", ")}` : "Nothing to migrate"}\n`);
       } else {
         const to = values.to === undefined ? undefined : values.to === "none" ? null : values.to;
         const rolled = await rollback(database.db, { to });
-        console.log(rolled.length ? `Rolled back: ${rolled.join(", ")}` : "Nothing to roll back");
+        process.stdout.write(
+          `${rolled.length ? `Rolled back: ${rolled.join(", ")}` : "Nothing to roll back"}\n`,
+        );
       }
     } finally {
       await database.close();
@@ -73,6 +77,6 @@ async function main(argv: string[]) {
 
 main(process.argv.slice(2)).catch((err: unknown) => {
   if (err instanceof ConfigError) process.stderr.write(`${err.message}\n`);
-  else console.error(err);
+  else pino().fatal({ err }, "switchboard stopped on an error");
   process.exit(1);
 });
