@@ -87,6 +87,7 @@ describe("the dashboard in Chromium", () => {
       SCHEDULER_IDLE_MS: "200",
       PROBE_TIMEOUT_MS: "3000",
       LOG_LEVEL: "warn",
+      EVENTS_HEARTBEAT_SECONDS: "2",
     });
     server = await startServer(config);
     mcp = await startMcpServer({
@@ -287,6 +288,18 @@ describe("the dashboard in Chromium", () => {
     await page.getByText("Reconnecting").waitFor();
     await owner.setOffline(false);
     await page.locator('[data-live="live"]').waitFor({ timeout: 20_000 });
+  });
+
+  it("goes to sign-in when the session is signed out elsewhere", async () => {
+    await page.locator('[data-live="live"]').waitFor({ timeout: 20_000 });
+    const cookie = (await owner.cookies()).map((c) => `${c.name}=${c.value}`).join("; ");
+    const out = await fetch(`${base}/api/auth/sign-out`, {
+      method: "POST",
+      headers: { cookie, origin: base, "content-type": "application/json" },
+      body: "{}",
+    });
+    expect(out.status).toBe(200);
+    await page.getByRole("heading", { name: "Sign in" }).waitFor({ timeout: 10_000 });
   });
 
   it("meets WCAG 2 AA, contrast included, on every view it saved, in light and dark", () => {

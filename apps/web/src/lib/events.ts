@@ -4,7 +4,8 @@ import { useEffect, useRef, useState } from "react";
 export type LiveStatus = "connecting" | "live" | "polling";
 
 /** How the server closes a socket whose session no longer holds (4000 + the HTTP status). */
-const SESSION_ENDED = new Set([4401, 4403]);
+const SIGNED_OUT = 4401;
+const NOT_ALLOWED_HERE = 4403;
 
 /**
  * Holds the `/mcp/events` WebSocket open while `enabled`, reconnecting with exponential backoff
@@ -44,7 +45,9 @@ export function useLiveEvents(
       };
       socket.onclose = (e) => {
         if (stopped) return;
-        if (SESSION_ENDED.has(e.code)) ended.current();
+        if (e.code === SIGNED_OUT || e.code === NOT_ALLOWED_HERE) ended.current();
+        // Signed out, there is nothing to reconnect to: the re-read session leads to sign-in.
+        if (e.code === SIGNED_OUT) return;
         setStatus("polling");
         const delay = Math.min(30_000, 1000 * 2 ** attempt++);
         timer = setTimeout(connect, delay);

@@ -71,10 +71,9 @@ export async function recordCheck(
     // A failed probe learns nothing new: keep what the last successful one found.
     ...(result.serverInfo ? { serverInfo: result.serverInfo, tools: result.tools } : {}),
   };
-  // The scheduler's checks are one statement; a check someone asked for is audited with it.
-  const updated = !audit
-    ? await repo.recordHealth(deps.db, history, fields)
-    : await deps.db.transaction(async (tx) => {
+  // A check someone asked for is audited in the same transaction; the scheduler's is one statement.
+  const updated = audit
+    ? await deps.db.transaction(async (tx) => {
         const row = await repo.recordHealth(tx, history, fields);
         if (row) {
           await auditChange(tx, audit, {
@@ -88,7 +87,8 @@ export async function recordCheck(
           });
         }
         return row;
-      });
+      })
+    : await repo.recordHealth(deps.db, history, fields);
   if (!updated) throw serverNotFound(); // deleted while it was being probed
   await deps.events
     .publish(server.tenantId, {

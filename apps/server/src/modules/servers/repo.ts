@@ -76,10 +76,6 @@ export function countQuery(db: Db, tenantId: string, query: ServerListQuery) {
   return db.select({ n: count() }).from(mcpServers).where(listFilter(tenantId, query));
 }
 
-export function findServerPage(db: Db, tenantId: string, query: ServerListQuery): Promise<ServerRow[]> {
-  return pageQuery(db, tenantId, query);
-}
-
 /** How many of the tenant's servers match the query's filters. */
 export async function countServers(db: Db, tenantId: string, query: ServerListQuery): Promise<number> {
   const [row] = await countQuery(db, tenantId, query);

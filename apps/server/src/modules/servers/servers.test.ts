@@ -490,6 +490,39 @@ describe.each(testDatabaseKinds())("MCP servers API on %s", (kind) => {
       expect(await names("?q=a&tag=eu&sort=-name")).toEqual(["delta", "bravo"]);
     });
 
+    it("finds a server by what it says now: a rename or a new description is searched at once", async () => {
+      const other = await createTenant(t.app);
+      const c = as(t.app, other.admin);
+      const found = async (q: string) =>
+        (await c({ method: "GET", url: `/mcp/servers?q=${q}` }))
+          .json()
+          .items.map((s: { name: string }) => s.name);
+      const created = await c({
+        method: "POST",
+        url: "/mcp/servers",
+        payload: { name: "lookup", url: URL_A, description: "Tides and currents", tags: ["sea"] },
+      });
+      expect(created.statusCode).toBe(201);
+      expect([await found("tides"), await found("SEA")]).toEqual([["lookup"], ["lookup"]]);
+
+      const id = created.json().id as string;
+      const edited = await c({
+        method: "PATCH",
+        url: `/mcp/servers/${id}`,
+        payload: { displayName: "Harbour Master", description: "Berths", tags: ["port"] },
+      });
+      expect(edited.statusCode).toBe(200);
+      expect([await found("tides"), await found("sea")]).toEqual([[], []]);
+      expect([await found("harbour"), await found("berths"), await found("PORT")]).toEqual([
+        ["lookup"],
+        ["lookup"],
+        ["lookup"],
+      ]);
+      // A health check rewrites the row but not what it says: search still finds it.
+      await t.database.db.execute(sql`UPDATE mcp_servers SET status = 'healthy' WHERE id = ${id}`);
+      expect(await found("berths")).toEqual(["lookup"]);
+    });
+
     it("lists only the caller's tenant", async () => {
       const all = (await call({ method: "GET", url: "/mcp/servers?pageSize=200" })).json();
       expect(all.total).toBe(5);

@@ -54,7 +54,7 @@ export async function listServers({
   input: ServerListQuery;
 }): Promise<ServerPage> {
   const [rows, total] = await Promise.all([
-    repo.findServerPage(ctx.db, ctx.tenantId, input),
+    repo.pageQuery(ctx.db, ctx.tenantId, input),
     ctx.serverTotals.total(ctx.tenantId, input, () => repo.countServers(ctx.db, ctx.tenantId, input)),
   ]);
   return { items: rows.map(toServerDto), page: input.page, pageSize: input.pageSize, total };
