@@ -4,6 +4,7 @@ import type { Socket } from "node:net";
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { SSEServerTransport } from "@modelcontextprotocol/sdk/server/sse.js";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
+import { AjvJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/ajv-provider.js";
 import { z } from "zod";
 
 /**
@@ -30,10 +31,14 @@ export interface McpServerOptions {
   /** Refuse (401) any request without this header value. */
   requireHeader?: { name: string; value: string };
   tools?: { name: string; description: string }[];
+  /** Answer requests with JSON rather than an SSE stream (streamable HTTP only). */
+  jsonResponse?: boolean;
 }
 
 export interface RunningMcpServer {
   url: string;
+  /** An address on the same origin that answers 307 to `url`, as a server that moved does. */
+  movedUrl: string;
   /** Requests received, by method, e.g. `{ POST: 3, DELETE: 1 }`. */
   requests: Record<string, number>;
   setBehaviour(b: Behaviour): void;
@@ -45,8 +50,11 @@ const DEFAULT_TOOLS = [
   { name: "add", description: "Adds two numbers" },
 ];
 
+/** One validator for every session: the SDK would otherwise build an Ajv instance per session. */
+const jsonSchemaValidator = new AjvJsonSchemaValidator();
+
 function buildMcp(opts: McpServerOptions): McpServer {
-  const server = new McpServer({ name: opts.name ?? "fixture", version: "1.2.3" });
+  const server = new McpServer({ name: opts.name ?? "fixture", version: "1.2.3" }, { jsonSchemaValidator });
   for (const tool of opts.tools ?? DEFAULT_TOOLS) {
     server.registerTool(
       tool.name,
@@ -135,6 +143,7 @@ export async function startMcpServer(opts: McpServerOptions = {}): Promise<Runni
       if (existing) return existing.handleRequest(req, res, body);
       const transport = new StreamableHTTPServerTransport({
         sessionIdGenerator: () => randomUUID(),
+        enableJsonResponse: opts.jsonResponse ?? false,
         onsessioninitialized: (id) => {
           sessions.set(id, transport);
         },
@@ -170,7 +179,9 @@ export async function startMcpServer(opts: McpServerOptions = {}): Promise<Runni
     (async () => {
       if (await misbehave(req, res)) return;
       if (opts.transport === "sse") return sse(req, res);
-      if (new URL(req.url ?? "/", "http://127.0.0.1").pathname !== path) return void res.writeHead(404).end();
+      const pathname = new URL(req.url ?? "/", "http://127.0.0.1").pathname;
+      if (pathname === "/moved") return void res.writeHead(307, { location: path }).end();
+      if (pathname !== path) return void res.writeHead(404).end();
       return streamable(req, res);
     })().catch(() => {
       if (!res.headersSent) res.writeHead(500).end();
@@ -185,6 +196,7 @@ export async function startMcpServer(opts: McpServerOptions = {}): Promise<Runni
 
   return {
     url: `http://127.0.0.1:${port}${path}`,
+    movedUrl: `http://127.0.0.1:${port}/moved`,
     requests,
     setBehaviour: (b) => {
       behaviour = b;

@@ -1,3 +1,4 @@
+import { createServer as createHttpServer } from "node:http";
 import { createServer } from "node:net";
 import { afterAll, describe, expect, it } from "vitest";
 import { type Behaviour, type RunningMcpServer, startMcpServer } from "../../demo/mcp-servers";
@@ -50,6 +51,56 @@ describe("probe", () => {
     expect(result).toMatchObject({ status: "healthy", error: null, tools: [] });
     expect(result.serverInfo?.capabilities).not.toHaveProperty("tools");
     expect(server.requests).toEqual({ POST: 3, DELETE: 1 });
+  });
+
+  it("reads answers sent as plain JSON as well as SSE streams", async () => {
+    const server = await start({
+      jsonResponse: true,
+      tools: [{ name: "lookup", description: "Finds things" }],
+    });
+    const result = await probe({ url: server.url, transport: "streamable-http", headers: {} });
+    expect(result).toMatchObject({ status: "healthy", error: null, tools: [{ name: "lookup" }] });
+    expect(server.requests).toEqual({ POST: 3, DELETE: 1 });
+  });
+
+  it("follows a redirect within the server's origin, and then goes straight to the new address", async () => {
+    const server = await start();
+    const result = await probe({ url: server.movedUrl, transport: "streamable-http", headers: {} });
+    expect(result).toMatchObject({
+      status: "healthy",
+      error: null,
+      tools: [{ name: "echo" }, { name: "add" }],
+    });
+    // One redirected POST, then the three POSTs and the DELETE of a probe at the new address.
+    expect(server.requests).toEqual({ POST: 4, DELETE: 1 });
+  });
+
+  it("does not follow a redirect to another origin", async () => {
+    const target = await start();
+    const elsewhere = createHttpServer((_req, res) => res.writeHead(307, { location: target.url }).end());
+    await new Promise<void>((done) => elsewhere.listen(0, "127.0.0.1", done));
+    try {
+      const { port } = elsewhere.address() as { port: number };
+      const result = await probe({
+        url: `http://127.0.0.1:${port}/mcp`,
+        transport: "streamable-http",
+        headers: {},
+      });
+      expect(result).toMatchObject({ status: "unhealthy", error: "http_307" });
+      expect(target.requests).toEqual({});
+    } finally {
+      elsewhere.close();
+    }
+  });
+
+  it("sends a stored header once, even when its name differs in case from the transport's own", async () => {
+    const server = await start({ requireHeader: { name: "X-Api-Key", value: "k1" } });
+    const result = await probe({
+      url: server.url,
+      transport: "streamable-http",
+      headers: { "x-api-key": "k1", "Content-Type": "application/json" },
+    });
+    expect(result.status).toBe("healthy");
   });
 
   it("speaks MCP over SSE", async () => {

@@ -1,10 +1,10 @@
 import { lookup as dnsLookup, type LookupAddress } from "node:dns";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { SSEClientTransport } from "@modelcontextprotocol/sdk/client/sse.js";
-import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import type { JsonSchemaValidator, jsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/types.js";
 import { Agent, fetch as undiciFetch } from "undici";
+import { ProbeTransport } from "./probe-transport";
 import { assertAllowedTarget, isPrivateAddress, TargetRefused } from "./ssrf";
 
 export type ProbeStatus = "healthy" | "degraded" | "unhealthy";
@@ -113,12 +113,13 @@ async function probe(target: ProbeTarget, opts: ProbeOptions, dispatcher: Agent)
   const remaining = () => Math.max(1, opts.timeoutMs - elapsed()) + 1000;
 
   let budget = opts.maxBodyBytes;
+  const countBytes = (bytes: number) => {
+    budget -= bytes;
+    if (budget < 0) throw new ResponseTooLarge("response too large");
+  };
+  // The SDK's SSE transport speaks through fetch, which may follow a redirect: each hop is checked.
   const guardedFetch = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
     const url = input instanceof Request ? input.url : String(input);
-    // After initializing, the streamable HTTP client opens a standing GET stream for messages the
-    // server starts; a probe never waits for those, so it tells the client the server has none.
-    if (target.transport !== "sse" && (init?.method ?? "GET") === "GET")
-      return new Response(null, { status: 405 });
     if (!opts.allowPrivate) await assertAllowedTarget(url, { allowPrivate: false });
     const signal = init?.signal ? AbortSignal.any([init.signal, deadline.signal]) : deadline.signal;
     const res = (await undiciFetch(url, {
@@ -130,9 +131,12 @@ async function probe(target: ProbeTarget, opts: ProbeOptions, dispatcher: Agent)
     const limited = res.body.pipeThrough(
       new TransformStream<Uint8Array, Uint8Array>({
         transform(chunk, ctl) {
-          budget -= chunk.byteLength;
-          if (budget < 0) ctl.error(new ResponseTooLarge("response too large"));
-          else ctl.enqueue(chunk);
+          try {
+            countBytes(chunk.byteLength);
+            ctl.enqueue(chunk);
+          } catch (err) {
+            ctl.error(err);
+          }
         },
       }),
     );
@@ -147,15 +151,11 @@ async function probe(target: ProbeTarget, opts: ProbeOptions, dispatcher: Agent)
           requestInit: { headers: target.headers },
           eventSourceInit: { fetch: guardedFetch },
         })
-      : new StreamableHTTPClientTransport(new URL(target.url), {
-          fetch: guardedFetch,
-          requestInit: { headers: target.headers },
-          reconnectionOptions: {
-            maxRetries: 0,
-            initialReconnectionDelay: 1000,
-            maxReconnectionDelay: 1000,
-            reconnectionDelayGrowFactor: 1,
-          },
+      : new ProbeTransport(new URL(target.url), {
+          dispatcher,
+          headers: target.headers,
+          signal: deadline.signal,
+          countBytes,
         });
   const setVersion = transport.setProtocolVersion?.bind(transport);
   transport.setProtocolVersion = (v) => {
@@ -231,7 +231,7 @@ async function probe(target: ProbeTarget, opts: ProbeOptions, dispatcher: Agent)
 async function endSession(client: Client, transport: Transport): Promise<void> {
   const grace = new Promise<void>((done) => setTimeout(done, CLOSE_GRACE_MS).unref());
   const end = async () => {
-    if (transport instanceof StreamableHTTPClientTransport && transport.sessionId) {
+    if (transport instanceof ProbeTransport) {
       await transport.terminateSession().catch(() => {});
     }
     await client.close().catch(() => {});
