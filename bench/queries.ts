@@ -3,7 +3,8 @@ import type { Db } from "../apps/server/src/db/client";
 import { systemClock } from "../apps/server/src/lib/clock";
 import { createMemoryBus } from "../apps/server/src/modules/events/bus";
 import { claimDueServers } from "../apps/server/src/modules/health/repo";
-import { purgeHealthHistory, recordCheck } from "../apps/server/src/modules/health/service";
+import { purgeHealthHistory, recordChecks } from "../apps/server/src/modules/health/service";
+import { RECORD_BATCH } from "../apps/server/src/worker/scheduler";
 import { headersFor, seedServers, seedTenant, startBenchApp } from "./lib/app";
 import { type BenchDbKind, openBenchDatabase } from "./lib/database";
 import { median, round } from "./lib/stats";
@@ -73,7 +74,9 @@ export async function benchQueries(kind: BenchDbKind, opts: QueryOptions): Promi
   const database = await openBenchDatabase(kind, "queries", {
     poolSize: 1,
     onQuery: (text, params) => {
-      if (capturing && !seen.has(text)) seen.set(text, params);
+      // The last parameters of a statement are kept: the scheduler, last to run, records a whole
+      // batch of checks with the statement a single manual check uses.
+      if (capturing) seen.set(text, params);
     },
   });
   const server = await startBenchApp(database.db);
@@ -187,16 +190,22 @@ async function walkTheApi(
 
   // The scheduler's statements: claim what is due, record a check, purge old history.
   const deps = { db, clock: systemClock, events: createMemoryBus(), log: app.log };
-  const [due] = await claimDueServers(db, new Date(), 50, new Date(Date.now() + 60_000));
-  if (due) {
-    await recordCheck(deps, due, {
-      status: "healthy",
-      latencyMs: 12,
-      error: null,
-      serverInfo: { name: "x", version: "1", protocolVersion: "2025-06-18", capabilities: {} },
-      tools: [],
-    });
-  }
+  // A batch of checks recorded as the scheduler records them.
+  const due = await claimDueServers(db, new Date(), RECORD_BATCH, new Date(Date.now() + 60_000));
+  await recordChecks(
+    deps,
+    due.map((server) => ({
+      server,
+      checkedAt: new Date(),
+      result: {
+        status: "healthy",
+        latencyMs: 12,
+        error: null,
+        serverInfo: { name: "x", version: "1", protocolVersion: "2025-06-18", capabilities: {} },
+        tools: [],
+      },
+    })),
+  );
   await purgeHealthHistory({ ...deps, retentionDays: 30 });
   return server.id;
 }

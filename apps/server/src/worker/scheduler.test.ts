@@ -121,6 +121,41 @@ describe.each(testDatabaseKinds())("health scheduler on %s", (kind) => {
     }
   });
 
+  it("records the checks that finish together in one statement, skipping a server deleted meanwhile", async () => {
+    const ids = await Promise.all(["b1", "b2", "b3", "b4"].map((n) => register(n, `${mcp.url}?${n}`)));
+    const [gone, ...kept] = ids as [string, ...string[]];
+    const statements: string[] = [];
+    const db = t.database.db;
+    // Deleting one server once every probe has finished: its check then has nothing to record.
+    let probes = 0;
+    const deletingProbe: Prober = async (target) => {
+      const result = await realProbe(target);
+      if (++probes === ids.length) await admin({ method: "DELETE", url: `/mcp/servers/${gone}` });
+      return result;
+    };
+    const spy = new Proxy(db, {
+      get(target, prop, receiver) {
+        if (prop === "execute")
+          return (q: Parameters<typeof db.execute>[0]) => {
+            statements.push(JSON.stringify(q));
+            return target.execute(q);
+          };
+        return Reflect.get(target, prop, receiver);
+      },
+    });
+    expect(await scheduler({ db: spy, probe: deletingProbe }).runOnce()).toBe(ids.length);
+    expect(statements.filter((s) => s.includes("mcp_server_health"))).toHaveLength(1);
+    for (const id of kept) expect((await server(id)).status).toBe("healthy");
+    const history = await queryRows<{ server_id: string }>(
+      db,
+      sql`SELECT server_id FROM mcp_server_health WHERE server_id IN (${sql.join(
+        ids.map((id) => sql`${id}`),
+        sql`, `,
+      )})`,
+    );
+    expect(history.map((h) => h.server_id).sort()).toEqual([...kept].sort());
+  });
+
   it("purges health history older than the retention period", async () => {
     const rows = await queryRows<{ n: number }>(
       t.database.db,

@@ -39,58 +39,37 @@ export function probeTarget(
   };
 }
 
-/**
- * Records a probe's outcome: a history row, the server's health columns and its next check
- * (backing off after failures), in one transaction; then tells the tenant's dashboards.
- */
-export async function recordCheck(
-  deps: RecordDeps,
-  server: ServerRow,
-  result: ProbeResult,
-  audit?: ServiceContext,
-): Promise<{ check: ProbeResultDto; server: ServerRow }> {
-  const now = deps.clock.now();
+/** A probe's outcome for one server, and when it came. */
+export interface FinishedCheck {
+  server: ServerRow;
+  result: ProbeResult;
+  checkedAt: Date;
+}
+
+function toHealthRecord(deps: RecordDeps, { server, result, checkedAt }: FinishedCheck): repo.HealthRecord {
   const failures = result.status === "unhealthy" ? server.consecutiveFailures + 1 : 0;
-  const history = {
+  return {
     serverId: server.id,
     tenantId: server.tenantId,
-    checkedAt: now,
+    checkedAt,
     status: result.status,
     latencyMs: result.latencyMs,
     error: result.error,
     protocolVersion: result.serverInfo?.protocolVersion ?? null,
     toolsCount: result.serverInfo ? result.tools.length : null,
-  };
-  const fields = {
-    status: result.status,
-    lastCheckedAt: now,
-    lastLatencyMs: result.latencyMs,
     consecutiveFailures: failures,
-    nextCheckAt: server.enabled ? nextCheckAt(now, server.checkIntervalSeconds, failures, deps.random) : null,
-    lastError: result.error,
+    // Backs off after failures; a disabled server is not scheduled.
+    nextCheckAt: server.enabled
+      ? nextCheckAt(checkedAt, server.checkIntervalSeconds, failures, deps.random)
+      : null,
     // A failed probe learns nothing new: keep what the last successful one found.
-    ...(result.serverInfo ? { serverInfo: result.serverInfo, tools: result.tools } : {}),
+    learned: result.serverInfo ? { serverInfo: result.serverInfo, tools: result.tools } : null,
   };
-  // A check someone asked for is audited in the same transaction; the scheduler's is one statement.
-  const updated = audit
-    ? await deps.db.transaction(async (tx) => {
-        const row = await repo.recordHealth(tx, history, fields);
-        if (row) {
-          await auditChange(tx, audit, {
-            action: "server.check",
-            target: { type: "server", id: server.id },
-            changes: {
-              status: { from: server.status, to: result.status },
-              latencyMs: result.latencyMs,
-              error: result.error,
-            },
-          });
-        }
-        return row;
-      })
-    : await repo.recordHealth(deps.db, history, fields);
-  if (!updated) throw serverNotFound(); // deleted while it was being probed
-  await deps.events
+}
+
+/** Tells the tenant's dashboards; a lost event only delays the change until their next fetch. */
+function publishHealthChanged(deps: RecordDeps, { server, result, checkedAt }: FinishedCheck) {
+  return deps.events
     .publish(server.tenantId, {
       type: "health.changed",
       serverId: server.id,
@@ -98,10 +77,51 @@ export async function recordCheck(
       previousStatus: server.status,
       latencyMs: result.latencyMs,
       error: result.error,
-      checkedAt: now.toISOString(),
+      checkedAt: checkedAt.toISOString(),
     })
     .catch((err: unknown) => deps.log.warn({ err }, "could not publish health.changed"));
-  return { check: toCheckDto(result, now), server: updated };
+}
+
+/**
+ * Records the scheduler's checks in one statement (history rows, health columns, next checks)
+ * and tells the dashboards. A server deleted while it was probed is skipped. Returns how many
+ * were recorded.
+ */
+export async function recordChecks(deps: RecordDeps, checks: FinishedCheck[]): Promise<number> {
+  // One row per server: should a server come twice, its latest check stands.
+  const latest = [...new Map(checks.map((c) => [c.server.id, c])).values()];
+  const recorded = new Set(
+    await repo.recordHealth(
+      deps.db,
+      latest.map((c) => toHealthRecord(deps, c)),
+    ),
+  );
+  await Promise.all(
+    latest.filter((c) => recorded.has(c.server.id)).map((c) => publishHealthChanged(deps, c)),
+  );
+  return recorded.size;
+}
+
+/** Records a check someone asked for, audited in the same transaction; returns the server after it. */
+async function recordRequestedCheck(ctx: ServiceContext, check: FinishedCheck): Promise<ServerRow> {
+  const { server, result } = check;
+  const updated = await ctx.db.transaction(async (tx) => {
+    const [recorded] = await repo.recordHealth(tx, [toHealthRecord(ctx, check)]);
+    if (!recorded) return null; // deleted while it was being probed
+    await auditChange(tx, ctx, {
+      action: "server.check",
+      target: { type: "server", id: server.id },
+      changes: {
+        status: { from: server.status, to: result.status },
+        latencyMs: result.latencyMs,
+        error: result.error,
+      },
+    });
+    return findServer(tx, ctx.tenantId, server.id);
+  });
+  if (!updated) throw serverNotFound();
+  await publishHealthChanged(ctx, check);
+  return updated;
 }
 
 /** Probes one of the tenant's servers now and records the result. Owners and admins. */
@@ -110,8 +130,9 @@ export async function checkServerNow({ ctx, id }: { ctx: ServiceContext; id: str
   const server = await findServer(ctx.db, ctx.tenantId, id);
   if (!server) throw serverNotFound();
   const result = await ctx.probe(probeTarget(server, ctx.secrets));
-  const recorded = await recordCheck(ctx, server, result, ctx);
-  return { check: recorded.check, server: toServerDto(recorded.server) };
+  const checkedAt = ctx.clock.now();
+  const updated = await recordRequestedCheck(ctx, { server, result, checkedAt });
+  return { check: toCheckDto(result, checkedAt), server: toServerDto(updated) };
 }
 
 /** Probes an unsaved definition (the register form's "Test connection"). Records only its audit row. */
