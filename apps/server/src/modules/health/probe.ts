@@ -117,40 +117,10 @@ async function probe(target: ProbeTarget, opts: ProbeOptions, dispatcher: Agent)
     budget -= bytes;
     if (budget < 0) throw new ResponseTooLarge("response too large");
   };
-  // The SDK's SSE transport speaks through fetch, which may follow a redirect: each hop is checked.
-  const guardedFetch = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
-    const url = input instanceof Request ? input.url : String(input);
-    if (!opts.allowPrivate) await assertAllowedTarget(url, { allowPrivate: false });
-    const signal = init?.signal ? AbortSignal.any([init.signal, deadline.signal]) : deadline.signal;
-    const res = (await undiciFetch(url, {
-      ...(init as object),
-      signal,
-      dispatcher,
-    } as Parameters<typeof undiciFetch>[1])) as unknown as Response;
-    if (!res.body || [101, 204, 205, 304].includes(res.status)) return res;
-    const limited = res.body.pipeThrough(
-      new TransformStream<Uint8Array, Uint8Array>({
-        transform(chunk, ctl) {
-          try {
-            countBytes(chunk.byteLength);
-            ctl.enqueue(chunk);
-          } catch (err) {
-            ctl.error(err);
-          }
-        },
-      }),
-    );
-    return new Response(limited, { status: res.status, statusText: res.statusText, headers: res.headers });
-  };
-
   let negotiated: string | null = null;
   const transport: Transport =
     target.transport === "sse"
-      ? new SSEClientTransport(new URL(target.url), {
-          fetch: guardedFetch,
-          requestInit: { headers: target.headers },
-          eventSourceInit: { fetch: guardedFetch },
-        })
+      ? sseTransport(target, opts, { dispatcher, signal: deadline.signal, countBytes })
       : new ProbeTransport(new URL(target.url), {
           dispatcher,
           headers: target.headers,
@@ -225,6 +195,46 @@ async function probe(target: ProbeTarget, opts: ProbeOptions, dispatcher: Agent)
   }
   await endSession(client, transport);
   return result;
+}
+
+/**
+ * The SDK's SSE transport, which speaks through fetch; fetch may follow a redirect, so each hop's
+ * address is checked, and every body counts against the probe's byte budget.
+ */
+function sseTransport(
+  target: ProbeTarget,
+  opts: ProbeOptions,
+  io: { dispatcher: Agent; signal: AbortSignal; countBytes: (bytes: number) => void },
+): Transport {
+  const guardedFetch = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
+    const url = input instanceof Request ? input.url : String(input);
+    if (!opts.allowPrivate) await assertAllowedTarget(url, { allowPrivate: false });
+    const signal = init?.signal ? AbortSignal.any([init.signal, io.signal]) : io.signal;
+    const res = (await undiciFetch(url, {
+      ...(init as object),
+      signal,
+      dispatcher: io.dispatcher,
+    } as Parameters<typeof undiciFetch>[1])) as unknown as Response;
+    if (!res.body || [101, 204, 205, 304].includes(res.status)) return res;
+    const limited = res.body.pipeThrough(
+      new TransformStream<Uint8Array, Uint8Array>({
+        transform(chunk, ctl) {
+          try {
+            io.countBytes(chunk.byteLength);
+            ctl.enqueue(chunk);
+          } catch (err) {
+            ctl.error(err);
+          }
+        },
+      }),
+    );
+    return new Response(limited, { status: res.status, statusText: res.statusText, headers: res.headers });
+  };
+  return new SSEClientTransport(new URL(target.url), {
+    fetch: guardedFetch,
+    requestInit: { headers: target.headers },
+    eventSourceInit: { fetch: guardedFetch },
+  });
 }
 
 /** Ends the MCP session (DELETE for streamable HTTP), waiting at most a moment for the server. */
