@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { index, jsonb, pgTable, text, timestamp, uuid } from "drizzle-orm/pg-core";
+import { bigint, index, jsonb, pgTable, text, timestamp, uuid } from "drizzle-orm/pg-core";
 
 /**
  * Append-only audit trail. tenant_id deliberately has no foreign key: the trail of a deleted
@@ -23,6 +23,11 @@ export const auditLogs = pgTable(
     // The clock at insert, not the transaction's start: rows written in one transaction (an
     // organization and its first member) keep the order they happened in.
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().default(sql`clock_timestamp()`),
+    /**
+     * Insert order, for rows that share a timestamp: PGlite's clock ticks in milliseconds, so an
+     * organization and its first member are often written at the same instant.
+     */
+    seq: bigint("seq", { mode: "number" }).notNull().generatedAlwaysAsIdentity(),
   },
   (t) => [
     index("audit_logs_tenant_created_idx").on(t.tenantId, t.createdAt.desc()),

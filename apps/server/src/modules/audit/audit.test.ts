@@ -109,6 +109,24 @@ describe.each(testDatabaseKinds())("audit trail on %s", (kind) => {
       expect(res.json().issues.map((i: { path: string }) => i.path)).toContain(field);
     });
 
+    it("lists rows that share a timestamp in the order they were written", async () => {
+      const boss = await signUp(t.app);
+      const org = await createOrg(t.app, boss, "Same Instant Ltd");
+      const at = new Date(Date.UTC(2020, 0, 1));
+      const actions = Array.from({ length: 10 }, (_, i) => `server.step${i}`);
+      for (const action of actions) {
+        await t.database.db.insert(auditLogs).values({
+          tenantId: org,
+          actorType: "system",
+          action,
+          targetType: "server",
+          createdAt: at,
+        });
+      }
+      const items = (await list(`?to=${at.toISOString()}`, boss.cookie)).json().items as { action: string }[];
+      expect(items.map((i) => i.action)).toEqual([...actions].reverse());
+    });
+
     it("shows a tenant only its own trail", async () => {
       const other = await signUp(t.app);
       const otherOrg = await createOrg(t.app, other, "Other Co");

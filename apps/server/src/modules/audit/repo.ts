@@ -27,7 +27,7 @@ export async function findAuditPage(
       .select()
       .from(auditLogs)
       .where(filter)
-      .orderBy(desc(auditLogs.createdAt), desc(auditLogs.id))
+      .orderBy(desc(auditLogs.createdAt), desc(auditLogs.seq))
       .limit(query.pageSize)
       .offset((query.page - 1) * query.pageSize),
     db.select({ n: count() }).from(auditLogs).where(filter),
