@@ -84,10 +84,9 @@ function publishHealthChanged(deps: RecordDeps, { server, result, checkedAt }: F
 
 /**
  * Records the scheduler's checks in one statement (history rows, health columns, next checks)
- * and tells the dashboards. A server deleted while it was probed is skipped. Returns how many
- * were recorded.
+ * and tells the dashboards. A server deleted while it was probed is skipped.
  */
-export async function recordChecks(deps: RecordDeps, checks: FinishedCheck[]): Promise<number> {
+export async function recordChecks(deps: RecordDeps, checks: FinishedCheck[]): Promise<void> {
   // One row per server: should a server come twice, its latest check stands.
   const latest = [...new Map(checks.map((c) => [c.server.id, c])).values()];
   const recorded = new Set(
@@ -99,7 +98,6 @@ export async function recordChecks(deps: RecordDeps, checks: FinishedCheck[]): P
   await Promise.all(
     latest.filter((c) => recorded.has(c.server.id)).map((c) => publishHealthChanged(deps, c)),
   );
-  return recorded.size;
 }
 
 /** Records a check someone asked for, audited in the same transaction; returns the server after it. */
