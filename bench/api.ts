@@ -1,7 +1,9 @@
 import { fork } from "node:child_process";
+import { cpus } from "node:os";
 import { fileURLToPath } from "node:url";
 import Fastify from "fastify";
 import { headersFor, seedServers, seedTenant, startBenchApp } from "./lib/app";
+import { type CpuSpent, startCpuMeter } from "./lib/cpu";
 import { type BenchDbKind, openBenchDatabase } from "./lib/database";
 import type { LoadResult, LoadScenario } from "./lib/load-worker";
 import { round } from "./lib/stats";
@@ -20,10 +22,31 @@ function load(scenario: LoadScenario): Promise<LoadResult> {
   });
 }
 
-export interface ApiRow extends LoadResult {
+export interface ApiRow extends Omit<LoadResult, "loadCpuMs"> {
   endpoint: string;
   /** Throughput as a share of the bare Fastify route serving the same JSON. */
   ratioToBare: number | null;
+  /** CPU ms per request: the server's process (with PGlite when embedded), PostgreSQL's, autocannon's. */
+  serverCpuMs: number;
+  databaseCpuMs: number | null;
+  loadCpuMs: number;
+  /** The most requests/s this machine's cores could serve at that CPU cost per request. */
+  cpuCeilingRps: number;
+}
+
+/** Per-request CPU of the three parties, and the throughput all the machine's cores would allow. */
+function cpuPerRequest(result: LoadResult, spent: CpuSpent) {
+  const perRequest = (ms: number) => (result.requests ? ms / result.requests : 0);
+  const server = perRequest(spent.selfMs);
+  const database = spent.postgresMs === null ? null : perRequest(spent.postgresMs);
+  const load = perRequest(result.loadCpuMs);
+  const total = server + (database ?? 0) + load;
+  return {
+    serverCpuMs: round(server, 3),
+    databaseCpuMs: database === null ? null : round(database, 3),
+    loadCpuMs: round(load, 3),
+    cpuCeilingRps: total > 0 ? Math.round((cpus().length * 1000) / total) : 0,
+  };
 }
 
 export interface ApiOptions {
@@ -113,15 +136,20 @@ export async function benchApi(kind: BenchDbKind, opts: ApiOptions): Promise<Api
     const rows: ApiRow[] = [];
     let bareRps = 0;
     for (const [endpoint, scenario] of scenarios) {
+      const meter = startCpuMeter({ postgres: kind === "postgres" });
       const result = await load(scenario);
+      const cpu = cpuPerRequest(result, meter());
       if (!bareRps) bareRps = result.requestsPerSecond;
+      const { loadCpuMs: _, ...measured } = result;
       rows.push({
         endpoint,
-        ...result,
+        ...measured,
         ratioToBare: endpoint.startsWith("bare") ? null : round(result.requestsPerSecond / bareRps, 3),
+        ...cpu,
       });
       console.error(
-        `  api ${kind}: ${endpoint}: ${Math.round(result.requestsPerSecond)} req/s, p99 ${result.p99} ms`,
+        `  api ${kind}: ${endpoint}: ${Math.round(result.requestsPerSecond)} req/s, p99 ${result.p99} ms, ` +
+          `CPU ceiling ${cpu.cpuCeilingRps} req/s`,
       );
     }
     return rows;

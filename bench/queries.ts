@@ -11,8 +11,11 @@ import { median, round } from "./lib/stats";
 
 export interface QueryRow {
   query: string;
+  /** Execution time, which the target bounds. */
   medianMs: number;
   p99Ms: number;
+  /** Planning time, which comes on top for a statement that is not prepared. */
+  planningMedianMs: number;
   /** Relations the plan reads with a sequential scan. */
   seqScans: string[];
   /** Sequential scans of tables with more than LARGE_TABLE rows: what fails the benchmark. */
@@ -106,15 +109,21 @@ export async function benchQueries(kind: BenchDbKind, opts: QueryOptions): Promi
     for (const [text, params] of seen) {
       if (/^\s*(begin|commit|rollback|set|select pg_advisory)/i.test(text)) continue;
       const times: number[] = [];
+      const planning: number[] = [];
       let scans: string[] = [];
       for (let i = 0; i < opts.runs + 1; i++) {
         await client.query("BEGIN");
         try {
           const res = await client.query(`EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) ${text}`, params);
-          const [row] = res.rows as { "QUERY PLAN": [{ Plan: PlanNode; "Execution Time": number }] }[];
+          const [row] = res.rows as {
+            "QUERY PLAN": [{ Plan: PlanNode; "Execution Time": number; "Planning Time": number }];
+          }[];
           if (!row) throw new Error(`EXPLAIN returned nothing for ${text}`);
           const [plan] = row["QUERY PLAN"];
-          if (i > 0) times.push(plan["Execution Time"]);
+          if (i > 0) {
+            times.push(plan["Execution Time"]);
+            planning.push(plan["Planning Time"]);
+          }
           scans = nodes(plan.Plan)
             .filter((n) => n["Node Type"] === "Seq Scan")
             .map((n) => n["Relation Name"] ?? "?");
@@ -126,6 +135,7 @@ export async function benchQueries(kind: BenchDbKind, opts: QueryOptions): Promi
         query: text.replace(/\s+/g, " ").slice(0, 160),
         medianMs: round(median(times), 3),
         p99Ms: round(Math.max(...times), 3),
+        planningMedianMs: round(median(planning), 3),
         seqScans: [...new Set(scans)],
         largeSeqScans: [...new Set(scans.filter((r) => (sizes.get(r) ?? 0) > LARGE_TABLE))],
       });

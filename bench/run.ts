@@ -5,6 +5,7 @@ import { type ApiRow, benchApi } from "./api";
 import { benchDashboard, type DashboardResult } from "./dashboard";
 import type { BenchDbKind } from "./lib/database";
 import { benchDatabaseKinds } from "./lib/database";
+import { round } from "./lib/stats";
 import { benchQueries, type QueryRow } from "./queries";
 import { benchSweep, type SweepRow } from "./sweep";
 
@@ -16,12 +17,15 @@ import { benchSweep, type SweepRow } from "./sweep";
 const only = new Set((process.env.BENCH_ONLY ?? "api,queries,sweep,dashboard").split(","));
 const duration = Number(process.env.BENCH_DURATION ?? 20);
 const results = join(import.meta.dirname, "results");
+const API_SESSIONS = 100;
 
 interface Target {
   database: BenchDbKind;
   target: string;
   measured: string;
   met: boolean;
+  /** What the measured CPU cost allows on this machine at best, where that bounds the target. */
+  bound: string;
 }
 
 interface Run {
@@ -34,22 +38,28 @@ interface Run {
 
 function targetsOf(run: Run): Target[] {
   const t: Target[] = [];
-  const add = (target: string, measured: string, met: boolean) =>
-    t.push({ database: run.database, target, measured, met });
+  const add = (target: string, measured: string, met: boolean, bound = "") =>
+    t.push({ database: run.database, target, measured, met, bound });
+  const bare = run.api?.find((r) => r.ratioToBare === null);
   for (const r of run.api ?? []) {
     if (r.ratioToBare === null) continue;
     const limit = r.endpoint.startsWith("create") ? 100 : r.endpoint.startsWith("key") ? null : 50;
+    const cpu = `${r.serverCpuMs} + ${r.databaseCpuMs ?? "–"} + ${r.loadCpuMs} ms CPU a request (server + database + load)`;
+    // Little's law: with every session always waiting on a request, mean latency = sessions / throughput.
+    const meanFloor = r.cpuCeilingRps ? Math.round((API_SESSIONS * 1000) / r.cpuCeilingRps) : "?";
     if (limit !== null)
       add(
         `${r.endpoint}: p99 < ${limit} ms, 0 errors`,
         `p99 ${r.p99} ms, ${r.errors} errors, ${r.timeouts} timeouts, ${r.non2xx} non-2xx`,
         r.p99 < limit && r.errors + r.timeouts + r.non2xx === 0,
+        `${cpu}: at most ${r.cpuCeilingRps} req/s, so a mean of at least ${meanFloor} ms`,
       );
     if (r.endpoint.startsWith("list"))
       add(
         "list throughput ≥ 25% of the bare route",
         `${Math.round(r.ratioToBare * 100)}%`,
         r.ratioToBare >= 0.25,
+        bare ? `${cpu}: at most ${Math.round((r.cpuCeilingRps / bare.requestsPerSecond) * 100)}%` : "",
       );
   }
   if (run.queries) {
@@ -69,8 +79,16 @@ function targetsOf(run: Run): Target[] {
     );
   }
   for (const s of run.sweep ?? []) {
-    if (s.servers >= 5000)
-      add(`sweep of ${s.servers} servers < 15 s`, `${s.wallSeconds} s`, s.wallSeconds < 15);
+    if (s.servers >= 5000) {
+      const perProbe = s.schedulerCpuMs + s.fleetCpuMs + (s.databaseCpuMs ?? 0);
+      add(
+        `sweep of ${s.servers} servers < 15 s`,
+        `${s.wallSeconds} s (answering servers done at ${s.answeredSeconds} s)`,
+        s.wallSeconds < 15,
+        `${s.schedulerCpuMs} + ${s.fleetCpuMs} + ${s.databaseCpuMs ?? "–"} ms CPU a probe (scheduler + MCP servers + database): ` +
+          `the answering servers take at least ${round((s.servers * perProbe) / 1000 / cpus().length, 1)} s, then the hanging ones the probe timeout`,
+      );
+    }
   }
   for (const r of run.dashboard?.rows ?? []) {
     const limit = r.measure.includes("first render") ? 1000 : 200;
@@ -106,7 +124,11 @@ async function main() {
         runs: 10,
       });
     if (only.has("api"))
-      run.api = await benchApi(database, { servers: 10_000, sessions: 100, durationSeconds: duration });
+      run.api = await benchApi(database, {
+        servers: 10_000,
+        sessions: API_SESSIONS,
+        durationSeconds: duration,
+      });
     if (only.has("sweep")) run.sweep = [await benchSweep(database, 1000), await benchSweep(database, 5000)];
     if (only.has("dashboard")) run.dashboard = await benchDashboard(database, { servers: 10_000, runs: 10 });
   }
@@ -135,7 +157,11 @@ async function main() {
   for (const run of runs) {
     md.push(`## ${run.database}`, "");
     if (run.api)
-      md.push(`### API under load (100 sessions, ${duration} s per endpoint)`, "", markdownTable(run.api));
+      md.push(
+        `### API under load (${API_SESSIONS} sessions, ${duration} s per endpoint)`,
+        "",
+        markdownTable(run.api),
+      );
     if (run.queries)
       md.push("### Every statement the API runs (EXPLAIN ANALYZE, ms)", "", markdownTable(run.queries));
     if (run.sweep) md.push("### Health sweep", "", markdownTable(run.sweep));

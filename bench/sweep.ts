@@ -12,6 +12,7 @@ import { createSecretBox } from "../apps/server/src/lib/secrets";
 import { createMemoryBus } from "../apps/server/src/modules/events/bus";
 import { createProber } from "../apps/server/src/modules/health/probe";
 import { createScheduler } from "../apps/server/src/worker/scheduler";
+import { startCpuMeter } from "./lib/cpu";
 import { type BenchDbKind, openBenchDatabase } from "./lib/database";
 import { round } from "./lib/stats";
 
@@ -21,11 +22,17 @@ export interface SweepRow {
   servers: number;
   hanging: number;
   wallSeconds: number;
+  /** When every server that answers had been checked; the rest of the wall time waits out the hanging ones. */
+  answeredSeconds: number;
   probesPerSecond: number;
   peakRssMb: number;
   peakHeapMb: number;
   healthy: number;
   unhealthy: number;
+  /** CPU ms per probe: the scheduler's process (with PGlite when embedded), the fleet's, PostgreSQL's. */
+  schedulerCpuMs: number;
+  fleetCpuMs: number;
+  databaseCpuMs: number | null;
 }
 
 /** Starts `count` MCP servers in a child process; resolves with their URLs and a way to stop them. */
@@ -38,6 +45,11 @@ function startFleet(count: number, hangEvery: number) {
   child.send({ count, hangEvery });
   return {
     urls,
+    cpuMs: () =>
+      new Promise<number>((resolve) => {
+        child.once("message", (m: { cpuMs: number }) => resolve(m.cpuMs));
+        child.send("cpu");
+      }),
     stop: () =>
       new Promise<void>((done) => {
         child.once("exit", () => done());
@@ -88,8 +100,12 @@ export async function benchSweep(kind: BenchDbKind, count: number): Promise<Swee
       peakRss = Math.max(peakRss, m.rss);
       peakHeap = Math.max(peakHeap, m.heapUsed);
     }, 50);
+    const fleetCpu0 = await fleet.cpuMs();
+    const meter = startCpuMeter({ postgres: kind === "postgres" });
     const t0 = performance.now();
     scheduler.start();
+    const hanging = Math.floor(count / hangEvery);
+    let answered = 0;
     let done = 0;
     while (done < count) {
       await new Promise((r) => setTimeout(r, 100));
@@ -98,9 +114,12 @@ export async function benchSweep(kind: BenchDbKind, count: number): Promise<Swee
         sql`SELECT count(*)::int AS n FROM mcp_servers WHERE last_checked_at IS NOT NULL`,
       );
       done = row?.n ?? 0;
+      if (!answered && done >= count - hanging) answered = (performance.now() - t0) / 1000;
       if (performance.now() - t0 > 120_000) throw new Error(`sweep stalled at ${done} of ${count}`);
     }
     const wall = (performance.now() - t0) / 1000;
+    const spent = meter();
+    const fleetCpu = (await fleet.cpuMs()) - fleetCpu0;
     clearInterval(sample);
     await scheduler.stop();
     const counts = await queryRows<{ status: string; n: number }>(
@@ -110,15 +129,21 @@ export async function benchSweep(kind: BenchDbKind, count: number): Promise<Swee
     const of = (s: string) => counts.find((c) => c.status === s)?.n ?? 0;
     const row: SweepRow = {
       servers: count,
-      hanging: Math.floor(count / hangEvery),
+      hanging,
       wallSeconds: round(wall, 2),
+      answeredSeconds: round(answered, 2),
       probesPerSecond: round(count / wall, 1),
       peakRssMb: round(peakRss / 2 ** 20, 1),
       peakHeapMb: round(peakHeap / 2 ** 20, 1),
       healthy: of("healthy") + of("degraded"),
       unhealthy: of("unhealthy"),
+      schedulerCpuMs: round(spent.selfMs / count, 3),
+      fleetCpuMs: round(fleetCpu / count, 3),
+      databaseCpuMs: spent.postgresMs === null ? null : round(spent.postgresMs / count, 3),
     };
-    console.error(`  sweep ${kind}: ${count} servers in ${row.wallSeconds} s`);
+    console.error(
+      `  sweep ${kind}: ${count} servers in ${row.wallSeconds} s (answering ones in ${row.answeredSeconds} s)`,
+    );
     return row;
   } finally {
     await database.close();

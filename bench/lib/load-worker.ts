@@ -1,4 +1,5 @@
 import autocannon from "autocannon";
+import { ownCpuMs } from "./cpu";
 
 /**
  * The load generator, in a process of its own so that it does not share the server's event loop.
@@ -25,6 +26,8 @@ export interface LoadResult {
   timeouts: number;
   non2xx: number;
   requests: number;
+  /** CPU time the load generator itself spent, in ms. */
+  loadCpuMs: number;
 }
 
 /** What a connection remembers between its create and its delete. */
@@ -81,6 +84,7 @@ function run(s: LoadScenario): Promise<LoadResult> {
           },
         ];
 
+  const cpuBefore = ownCpuMs();
   return new Promise((resolve, reject) => {
     autocannon(
       { url: s.url, connections: s.connections, duration: s.durationSeconds, requests },
@@ -94,6 +98,7 @@ function run(s: LoadScenario): Promise<LoadResult> {
           timeouts: result.timeouts,
           non2xx: result.non2xx,
           requests: result.requests.total,
+          loadCpuMs: ownCpuMs() - cpuBefore,
         });
       },
     );

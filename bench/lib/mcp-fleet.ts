@@ -1,9 +1,11 @@
 import { type RunningMcpServer, startMcpServer } from "../../apps/server/src/demo/mcp-servers";
+import { ownCpuMs } from "./cpu";
 
 /**
  * A fleet of real MCP servers (the SDK's, each on its own loopback port) in a process of its own,
  * so that serving them does not share the scheduler's event loop. Every `hangEvery`-th one
- * accepts requests and never answers. Prints nothing; answers its URLs over IPC.
+ * accepts requests and never answers. Prints nothing; answers its URLs over IPC, then its CPU
+ * time so far when sent "cpu", and stops when sent "stop".
  */
 process.once("message", async ({ count, hangEvery }: { count: number; hangEvery: number }) => {
   const servers: RunningMcpServer[] = [];
@@ -16,7 +18,11 @@ process.once("message", async ({ count, hangEvery }: { count: number; hangEvery:
     );
   }
   process.send?.({ urls: servers.map((s) => s.url) });
-  process.once("message", async () => {
+  process.on("message", async (command: "cpu" | "stop") => {
+    if (command === "cpu") {
+      process.send?.({ cpuMs: ownCpuMs() });
+      return;
+    }
     await Promise.all(servers.map((s) => s.close()));
     process.exit(0);
   });

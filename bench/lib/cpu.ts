@@ -1,0 +1,58 @@
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+
+/** Linux reports process times in clock ticks of 1/100 s (USER_HZ) on every common architecture. */
+const TICK_MS = 10;
+
+/** User + system CPU, in ms, of the running processes whose command name is `name` (Linux only). */
+function processCpuMs(name: string): number | null {
+  if (!existsSync("/proc/self/stat")) return null;
+  let total = 0;
+  let found = false;
+  for (const pid of readdirSync("/proc")) {
+    if (!/^\d+$/.test(pid)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    } catch {
+      continue; // gone since the listing
+    }
+    // "pid (comm) state ppid …": utime and stime are the 12th and 13th fields after the comm.
+    const close = stat.lastIndexOf(")");
+    if (stat.slice(stat.indexOf("(") + 1, close) !== name) continue;
+    const fields = stat.slice(close + 2).split(" ");
+    total += (Number(fields[11]) + Number(fields[12])) * TICK_MS;
+    found = true;
+  }
+  return found ? total : null;
+}
+
+export interface CpuSpent {
+  /** This process: the server under load, or the scheduler (and PGlite when it is embedded). */
+  selfMs: number;
+  /** PostgreSQL's processes on this machine; null when none is visible (PGlite, or a remote server). */
+  postgresMs: number | null;
+}
+
+/**
+ * Starts counting the CPU time this process spends, and a local PostgreSQL's when the benchmark
+ * runs on one; the returned function stops and reads it. Where a benchmark misses a target, CPU per request shows whether the machine
+ * could have done better at all.
+ */
+export function startCpuMeter({ postgres: counted }: { postgres: boolean }): () => CpuSpent {
+  const self = process.cpuUsage();
+  const postgres = counted ? processCpuMs("postgres") : null;
+  return () => {
+    const used = process.cpuUsage(self);
+    const postgresNow = counted ? processCpuMs("postgres") : null;
+    return {
+      selfMs: (used.user + used.system) / 1000,
+      postgresMs: postgres === null || postgresNow === null ? null : Math.max(0, postgresNow - postgres),
+    };
+  };
+}
+
+/** This process's own CPU time so far, in ms (a child reports it to its parent). */
+export function ownCpuMs(): number {
+  const used = process.cpuUsage();
+  return (used.user + used.system) / 1000;
+}
