@@ -1,12 +1,11 @@
 import { fork } from "node:child_process";
-import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { sql } from "drizzle-orm";
 import pino from "pino";
 import { loadConfig } from "../apps/server/src/config";
-import { queryRows } from "../apps/server/src/db/client";
+import { type Db, queryRows } from "../apps/server/src/db/client";
 import { systemClock } from "../apps/server/src/lib/clock";
 import { createSecretBox } from "../apps/server/src/lib/secrets";
 import { createMemoryBus } from "../apps/server/src/modules/events/bus";
@@ -14,14 +13,17 @@ import { createProber } from "../apps/server/src/modules/health/probe";
 import { createScheduler } from "../apps/server/src/worker/scheduler";
 import { startCpuMeter } from "./lib/cpu";
 import { type BenchDbKind, openBenchDatabase } from "./lib/database";
-import { round } from "./lib/stats";
+import { median, round } from "./lib/stats";
 
 const FLEET = fileURLToPath(new URL("./lib/mcp-fleet.ts", import.meta.url));
 
 export interface SweepRow {
   servers: number;
   hanging: number;
+  runs: number;
+  /** The median run's wall time, and the fastest and slowest runs'. */
   wallSeconds: number;
+  wallRangeSeconds: string;
   /** When every server that answers had been checked; the rest of the wall time waits out the hanging ones. */
   answeredSeconds: number;
   probesPerSecond: number;
@@ -58,17 +60,104 @@ function startFleet(count: number, hangEvery: number) {
   };
 }
 
-/**
- * One full health sweep of `count` real MCP servers, 5% of which hang until the probe timeout,
- * with the scheduler as Switchboard ships it (its default concurrency and timeout).
- */
-export async function benchSweep(kind: BenchDbKind, count: number): Promise<SweepRow> {
-  const config = loadConfig({
+type Fleet = ReturnType<typeof startFleet>;
+
+interface SweepRun {
+  wall: number;
+  answered: number;
+  peakRss: number;
+  peakHeap: number;
+  healthy: number;
+  unhealthy: number;
+  schedulerCpuMs: number;
+  fleetCpuMs: number;
+  databaseCpuMs: number | null;
+}
+
+/** Switchboard's defaults. */
+const shippedConfig = () =>
+  loadConfig({
     NODE_ENV: "production",
-    DATA_DIR: mkdtempSync(join(tmpdir(), "switchboard-sweep-")),
+    DATA_DIR: join(tmpdir(), "switchboard-sweep"),
     AUTH_SECRET: "x".repeat(40),
   });
+
+/** Marks every server due and never checked, as they were when registered. */
+async function makeAllDue(db: Db): Promise<void> {
+  await db.execute(sql`
+    UPDATE mcp_servers
+    SET next_check_at = now() - interval '1 second', last_checked_at = NULL, status = 'unknown'`);
+}
+
+/** Starts a scheduler as Switchboard ships it and waits until it has checked every server once. */
+async function sweepOnce(kind: BenchDbKind, db: Db, fleet: Fleet, count: number, hanging: number) {
+  const config = shippedConfig();
+  await makeAllDue(db);
+  const scheduler = createScheduler({
+    db,
+    clock: systemClock,
+    probe: createProber({ ...config.probe, allowPrivate: true }),
+    secrets: createSecretBox(config.secretsKey),
+    events: createMemoryBus(),
+    log: pino({ level: "warn" }),
+    ...config.scheduler,
+    leaseMs: config.probe.timeoutMs * 3,
+  });
+
+  let peakRss = 0;
+  let peakHeap = 0;
+  const sample = setInterval(() => {
+    const m = process.memoryUsage();
+    peakRss = Math.max(peakRss, m.rss);
+    peakHeap = Math.max(peakHeap, m.heapUsed);
+  }, 50);
+  const fleetCpu0 = await fleet.cpuMs();
+  const meter = startCpuMeter({ postgres: kind === "postgres" });
+  const t0 = performance.now();
+  scheduler.start();
+  let answered = 0;
+  let done = 0;
+  while (done < count) {
+    await new Promise((r) => setTimeout(r, 100));
+    const [row] = await queryRows<{ n: number }>(
+      db,
+      sql`SELECT count(*)::int AS n FROM mcp_servers WHERE last_checked_at IS NOT NULL`,
+    );
+    done = row?.n ?? 0;
+    if (!answered && done >= count - hanging) answered = (performance.now() - t0) / 1000;
+    if (performance.now() - t0 > 120_000) throw new Error(`sweep stalled at ${done} of ${count}`);
+  }
+  const wall = (performance.now() - t0) / 1000;
+  const spent = meter();
+  const fleetCpu = (await fleet.cpuMs()) - fleetCpu0;
+  clearInterval(sample);
+  await scheduler.stop();
+  const counts = await queryRows<{ status: string; n: number }>(
+    db,
+    sql`SELECT status, count(*)::int AS n FROM mcp_servers GROUP BY status`,
+  );
+  const of = (s: string) => counts.find((c) => c.status === s)?.n ?? 0;
+  return {
+    wall,
+    answered,
+    peakRss,
+    peakHeap,
+    healthy: of("healthy") + of("degraded"),
+    unhealthy: of("unhealthy"),
+    schedulerCpuMs: spent.selfMs / count,
+    fleetCpuMs: fleetCpu / count,
+    databaseCpuMs: spent.postgresMs === null ? null : spent.postgresMs / count,
+  } satisfies SweepRun;
+}
+
+/**
+ * Full health sweeps of `count` real MCP servers, 5% of which hang until the probe timeout, with
+ * the scheduler as Switchboard ships it (its default concurrency and timeout). The same fleet is
+ * swept `runs` times by a new scheduler each time; times and CPU are the runs' medians.
+ */
+export async function benchSweep(kind: BenchDbKind, count: number, runs: number): Promise<SweepRow> {
   const hangEvery = 20;
+  const hanging = Math.floor(count / hangEvery);
   const fleet = startFleet(count, hangEvery);
   const database = await openBenchDatabase(kind, "sweep");
   try {
@@ -78,73 +167,52 @@ export async function benchSweep(kind: BenchDbKind, count: number): Promise<Swee
       sql`INSERT INTO organization (id, name, slug, created_at) VALUES ('sweep', 'Sweep', 'sweep', now())`,
     );
     await db.execute(sql`
-      INSERT INTO mcp_servers (tenant_id, name, display_name, transport, url, next_check_at)
-      SELECT 'sweep', 'fleet-' || (n - 1), 'Fleet ' || (n - 1), 'streamable-http', u, now() - interval '1 second'
+      INSERT INTO mcp_servers (tenant_id, name, display_name, transport, url)
+      SELECT 'sweep', 'fleet-' || (n - 1), 'Fleet ' || (n - 1), 'streamable-http', u
       FROM unnest(${sql.raw(`ARRAY[${urls.map((u) => `'${u}'`).join(",")}]::text[]`)}) WITH ORDINALITY AS t(u, n)`);
 
-    const scheduler = createScheduler({
-      db,
-      clock: systemClock,
-      probe: createProber({ ...config.probe, allowPrivate: true }),
-      secrets: createSecretBox(config.secretsKey),
-      events: createMemoryBus(),
-      log: pino({ level: "warn" }),
-      ...config.scheduler,
-      leaseMs: config.probe.timeoutMs * 3,
-    });
-
-    let peakRss = 0;
-    let peakHeap = 0;
-    const sample = setInterval(() => {
-      const m = process.memoryUsage();
-      peakRss = Math.max(peakRss, m.rss);
-      peakHeap = Math.max(peakHeap, m.heapUsed);
-    }, 50);
-    const fleetCpu0 = await fleet.cpuMs();
-    const meter = startCpuMeter({ postgres: kind === "postgres" });
-    const t0 = performance.now();
-    scheduler.start();
-    const hanging = Math.floor(count / hangEvery);
-    let answered = 0;
-    let done = 0;
-    while (done < count) {
-      await new Promise((r) => setTimeout(r, 100));
-      const [row] = await queryRows<{ n: number }>(
-        db,
-        sql`SELECT count(*)::int AS n FROM mcp_servers WHERE last_checked_at IS NOT NULL`,
+    const done: SweepRun[] = [];
+    for (let i = 0; i < runs; i++) {
+      const run = await sweepOnce(kind, db, fleet, count, hanging);
+      console.error(
+        `  sweep ${kind}: ${count} servers in ${round(run.wall, 2)} s (answering ones in ${round(run.answered, 2)} s)`,
       );
-      done = row?.n ?? 0;
-      if (!answered && done >= count - hanging) answered = (performance.now() - t0) / 1000;
-      if (performance.now() - t0 > 120_000) throw new Error(`sweep stalled at ${done} of ${count}`);
+      done.push(run);
     }
-    const wall = (performance.now() - t0) / 1000;
-    const spent = meter();
-    const fleetCpu = (await fleet.cpuMs()) - fleetCpu0;
-    clearInterval(sample);
-    await scheduler.stop();
-    const counts = await queryRows<{ status: string; n: number }>(
-      db,
-      sql`SELECT status, count(*)::int AS n FROM mcp_servers GROUP BY status`,
-    );
-    const of = (s: string) => counts.find((c) => c.status === s)?.n ?? 0;
-    const row: SweepRow = {
+    const med = (pick: (r: SweepRun) => number) => median(done.map(pick));
+    const last = done[done.length - 1];
+    const wall = med((r) => r.wall);
+    return {
       servers: count,
       hanging,
+      runs,
       wallSeconds: round(wall, 2),
-      answeredSeconds: round(answered, 2),
+      wallRangeSeconds: `${round(Math.min(...done.map((r) => r.wall)), 2)}–${round(Math.max(...done.map((r) => r.wall)), 2)}`,
+      answeredSeconds: round(
+        med((r) => r.answered),
+        2,
+      ),
       probesPerSecond: round(count / wall, 1),
-      peakRssMb: round(peakRss / 2 ** 20, 1),
-      peakHeapMb: round(peakHeap / 2 ** 20, 1),
-      healthy: of("healthy") + of("degraded"),
-      unhealthy: of("unhealthy"),
-      schedulerCpuMs: round(spent.selfMs / count, 3),
-      fleetCpuMs: round(fleetCpu / count, 3),
-      databaseCpuMs: spent.postgresMs === null ? null : round(spent.postgresMs / count, 3),
+      peakRssMb: round(Math.max(...done.map((r) => r.peakRss)) / 2 ** 20, 1),
+      peakHeapMb: round(Math.max(...done.map((r) => r.peakHeap)) / 2 ** 20, 1),
+      healthy: last?.healthy ?? 0,
+      unhealthy: last?.unhealthy ?? 0,
+      schedulerCpuMs: round(
+        med((r) => r.schedulerCpuMs),
+        3,
+      ),
+      fleetCpuMs: round(
+        med((r) => r.fleetCpuMs),
+        3,
+      ),
+      databaseCpuMs:
+        kind === "postgres"
+          ? round(
+              med((r) => r.databaseCpuMs ?? 0),
+              3,
+            )
+          : null,
     };
-    console.error(
-      `  sweep ${kind}: ${count} servers in ${row.wallSeconds} s (answering ones in ${row.answeredSeconds} s)`,
-    );
-    return row;
   } finally {
     await database.close();
     await fleet.stop();
