@@ -1,10 +1,11 @@
 import { fork } from "node:child_process";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { sql } from "drizzle-orm";
 import pino from "pino";
-import { loadConfig } from "../apps/server/src/config";
+import { type Config, loadConfig } from "../apps/server/src/config";
 import { type Db, queryRows } from "../apps/server/src/db/client";
 import { systemClock } from "../apps/server/src/lib/clock";
 import { createSecretBox } from "../apps/server/src/lib/secrets";
@@ -74,11 +75,11 @@ interface SweepRun {
   databaseCpuMs: number | null;
 }
 
-/** Switchboard's defaults. */
+/** Switchboard's defaults, with a data directory of the benchmark's own for generated secrets. */
 const shippedConfig = () =>
   loadConfig({
     NODE_ENV: "production",
-    DATA_DIR: join(tmpdir(), "switchboard-sweep"),
+    DATA_DIR: mkdtempSync(join(tmpdir(), "switchboard-sweep-")),
     AUTH_SECRET: "x".repeat(40),
   });
 
@@ -90,8 +91,14 @@ async function makeAllDue(db: Db): Promise<void> {
 }
 
 /** Starts a scheduler as Switchboard ships it and waits until it has checked every server once. */
-async function sweepOnce(kind: BenchDbKind, db: Db, fleet: Fleet, count: number, hanging: number) {
-  const config = shippedConfig();
+async function sweepOnce(
+  kind: BenchDbKind,
+  config: Config,
+  db: Db,
+  fleet: Fleet,
+  count: number,
+  hanging: number,
+) {
   await makeAllDue(db);
   const scheduler = createScheduler({
     db,
@@ -158,6 +165,7 @@ async function sweepOnce(kind: BenchDbKind, db: Db, fleet: Fleet, count: number,
 export async function benchSweep(kind: BenchDbKind, count: number, runs: number): Promise<SweepRow> {
   const hangEvery = 20;
   const hanging = Math.floor(count / hangEvery);
+  const config = shippedConfig();
   const fleet = startFleet(count, hangEvery);
   const database = await openBenchDatabase(kind, "sweep");
   try {
@@ -173,7 +181,7 @@ export async function benchSweep(kind: BenchDbKind, count: number, runs: number)
 
     const done: SweepRun[] = [];
     for (let i = 0; i < runs; i++) {
-      const run = await sweepOnce(kind, db, fleet, count, hanging);
+      const run = await sweepOnce(kind, config, db, fleet, count, hanging);
       console.error(
         `  sweep ${kind}: ${count} servers in ${round(run.wall, 2)} s (answering ones in ${round(run.answered, 2)} s)`,
       );

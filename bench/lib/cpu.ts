@@ -35,8 +35,8 @@ export interface CpuSpent {
 
 /**
  * Starts counting the CPU time this process spends, and a local PostgreSQL's when the benchmark
- * runs on one; the returned function stops and reads it. Where a benchmark misses a target, CPU per request shows whether the machine
- * could have done better at all.
+ * runs on one; the returned function stops and reads it. Where a benchmark misses a target, the
+ * CPU per request shows whether the machine could have done better at all.
  */
 export function startCpuMeter({ postgres: counted }: { postgres: boolean }): () => CpuSpent {
   const self = process.cpuUsage();
