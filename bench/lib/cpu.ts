@@ -39,13 +39,12 @@ export interface CpuSpent {
  * CPU per request shows whether the machine could have done better at all.
  */
 export function startCpuMeter({ postgres: counted }: { postgres: boolean }): () => CpuSpent {
-  const self = process.cpuUsage();
+  const self = ownCpuMs();
   const postgres = counted ? processCpuMs("postgres") : null;
   return () => {
-    const used = process.cpuUsage(self);
     const postgresNow = counted ? processCpuMs("postgres") : null;
     return {
-      selfMs: (used.user + used.system) / 1000,
+      selfMs: ownCpuMs() - self,
       postgresMs: postgres === null || postgresNow === null ? null : Math.max(0, postgresNow - postgres),
     };
   };
