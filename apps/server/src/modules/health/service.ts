@@ -12,7 +12,7 @@ import { assertManager } from "../../lib/roles";
 import type { SecretBox } from "../../lib/secrets";
 import { auditChange } from "../audit/service";
 import type { EventBus } from "../events/bus";
-import { findServer, type ServerRow } from "../servers/repo";
+import { findServer, readServer, type ServerRow } from "../servers/repo";
 import { serverNotFound, toServerDto } from "../servers/service";
 import type { ProbeResult, ProbeTarget } from "./probe";
 import * as repo from "./repo";
@@ -125,7 +125,7 @@ async function recordRequestedCheck(ctx: ServiceContext, check: FinishedCheck): 
 /** Probes one of the tenant's servers now and records the result. Owners and admins. */
 export async function checkServerNow({ ctx, id }: { ctx: ServiceContext; id: string }): Promise<CheckResult> {
   assertManager(ctx, "check servers");
-  const server = await findServer(ctx.db, ctx.tenantId, id);
+  const server = await readServer(ctx.db, ctx.tenantId, id);
   if (!server) throw serverNotFound();
   const result = await ctx.probe(probeTarget(server, ctx.secrets));
   const checkedAt = ctx.clock.now();
@@ -172,7 +172,7 @@ export async function listHealthHistory({
   id: string;
   limit: number;
 }): Promise<{ items: HealthCheck[] }> {
-  if (!(await findServer(ctx.db, ctx.tenantId, id))) throw serverNotFound();
+  if (!(await readServer(ctx.db, ctx.tenantId, id))) throw serverNotFound();
   const rows = await repo.findHistory(ctx.db, ctx.tenantId, id, limit);
   return {
     items: rows.map((r) => ({

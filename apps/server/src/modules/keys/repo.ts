@@ -1,5 +1,6 @@
-import { and, desc, eq, isNull, lt, or } from "drizzle-orm";
+import { and, desc, eq, isNull, lt, or, sql } from "drizzle-orm";
 import type { Db, Queryable } from "../../db/client";
+import { preparedPerDb } from "../../db/prepared";
 import { mcpApiKeys } from "../../db/schema";
 
 export type KeyRow = typeof mcpApiKeys.$inferSelect;
@@ -40,21 +41,39 @@ export async function setRevoked(q: Queryable, id: string, at: Date): Promise<Ke
 export const keyByHashQuery = (db: Db, keyHash: string) =>
   db.select().from(mcpApiKeys).where(eq(mcpApiKeys.keyHash, keyHash)).limit(1);
 
+// Every API call with a key runs these two: built once, planned once per connection.
+const keyByHash = preparedPerDb(
+  () => "",
+  (db) =>
+    db
+      .select()
+      .from(mcpApiKeys)
+      .where(eq(mcpApiKeys.keyHash, sql.placeholder("keyHash")))
+      .limit(1)
+      .prepare("api_key_by_hash"),
+);
+const touch = preparedPerDb(
+  () => "",
+  (db) =>
+    db
+      .update(mcpApiKeys)
+      .set({ lastUsedAt: sql`${sql.placeholder("now")}` })
+      .where(
+        and(
+          eq(mcpApiKeys.id, sql.placeholder("id")),
+          or(isNull(mcpApiKeys.lastUsedAt), lt(mcpApiKeys.lastUsedAt, sql.placeholder("before"))),
+        ),
+      )
+      .prepare("api_key_touch"),
+);
+
 /** The key with this hash, through the unique index on key_hash. */
-export async function findKeyByHash(db: Db, keyHash: string) {
-  const [row] = await keyByHashQuery(db, keyHash);
+export async function findKeyByHash(db: Db, keyHash: string): Promise<KeyRow | null> {
+  const [row] = await keyByHash(db, undefined).execute({ keyHash });
   return row ?? null;
 }
 
 /** Records use, writing at most once per `minGapMs` per key so hot keys do not hammer the row. */
 export async function touchLastUsed(db: Db, id: string, now: Date, minGapMs: number): Promise<void> {
-  await db
-    .update(mcpApiKeys)
-    .set({ lastUsedAt: now })
-    .where(
-      and(
-        eq(mcpApiKeys.id, id),
-        or(isNull(mcpApiKeys.lastUsedAt), lt(mcpApiKeys.lastUsedAt, new Date(now.getTime() - minGapMs))),
-      ),
-    );
+  await touch(db, undefined).execute({ id, now, before: new Date(now.getTime() - minGapMs) });
 }

@@ -12,7 +12,7 @@ import type { ServiceContext } from "../../lib/context";
 import { AppError, notFound } from "../../lib/errors";
 import { assertManager } from "../../lib/roles";
 import { auditChange } from "../audit/service";
-import { findServer } from "../servers/repo";
+import { findServer, readServer } from "../servers/repo";
 import { serverNotFound } from "../servers/service";
 import * as repo from "./repo";
 
@@ -73,7 +73,7 @@ export async function createApiKey({
 
 /** The server's keys, newest first, without the keys themselves. Any member. */
 export async function listApiKeys({ ctx, serverId }: { ctx: ServiceContext; serverId: string }) {
-  if (!(await findServer(ctx.db, ctx.tenantId, serverId))) throw serverNotFound();
+  if (!(await readServer(ctx.db, ctx.tenantId, serverId))) throw serverNotFound();
   const rows = await repo.findKeys(ctx.db, ctx.tenantId, serverId);
   return { items: rows.map(toKeyDto) };
 }

@@ -54,7 +54,7 @@ export async function listServers({
   input: ServerListQuery;
 }): Promise<ServerPage> {
   const [rows, total] = await Promise.all([
-    repo.pageQuery(ctx.db, ctx.tenantId, input),
+    repo.listServerRows(ctx.db, ctx.tenantId, input),
     ctx.serverTotals.total(ctx.tenantId, input, () => repo.countServers(ctx.db, ctx.tenantId, input)),
   ]);
   return { items: rows.map(toServerDto), page: input.page, pageSize: input.pageSize, total };
@@ -62,7 +62,7 @@ export async function listServers({
 
 /** One of the tenant's servers; 404 for any other id. Any member. */
 export async function getServer({ ctx, id }: { ctx: ServiceContext; id: string }): Promise<Server> {
-  const row = await repo.findServer(ctx.db, ctx.tenantId, id);
+  const row = await repo.readServer(ctx.db, ctx.tenantId, id);
   if (!row) throw serverNotFound();
   return toServerDto(row);
 }
