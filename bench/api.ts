@@ -6,7 +6,7 @@ import { headersFor, seedServers, seedTenant, startBenchApp } from "./lib/app";
 import { type CpuSpent, startCpuMeter } from "./lib/cpu";
 import { type BenchDbKind, openBenchDatabase } from "./lib/database";
 import type { LoadResult, LoadScenario } from "./lib/load-worker";
-import { round } from "./lib/stats";
+import { median, round } from "./lib/stats";
 
 const WORKER = fileURLToPath(new URL("./lib/load-worker.ts", import.meta.url));
 
@@ -24,6 +24,10 @@ function load(scenario: LoadScenario): Promise<LoadResult> {
 
 export interface ApiRow extends Omit<LoadResult, "loadCpuMs"> {
   endpoint: string;
+  /** Runs of `durationSeconds` each; requests/s, p50 and p99 are their medians, the counts their sums. */
+  runs: number;
+  /** The slowest and fastest run's requests/s. */
+  rpsRange: string;
   /** Throughput as a share of the bare Fastify route serving the same JSON. */
   ratioToBare: number | null;
   /** CPU ms per request: the server's process (with PGlite when embedded), PostgreSQL's, autocannon's. */
@@ -35,11 +39,11 @@ export interface ApiRow extends Omit<LoadResult, "loadCpuMs"> {
 }
 
 /** Per-request CPU of the three parties, and the throughput all the machine's cores would allow. */
-function cpuPerRequest(result: LoadResult, spent: CpuSpent) {
-  const perRequest = (ms: number) => (result.requests ? ms / result.requests : 0);
+function cpuPerRequest(requests: number, spent: CpuSpent & { loadMs: number }) {
+  const perRequest = (ms: number) => (requests ? ms / requests : 0);
   const server = perRequest(spent.selfMs);
   const database = spent.postgresMs === null ? null : perRequest(spent.postgresMs);
-  const load = perRequest(result.loadCpuMs);
+  const load = perRequest(spent.loadMs);
   const total = server + (database ?? 0) + load;
   return {
     serverCpuMs: round(server, 3),
@@ -53,6 +57,40 @@ export interface ApiOptions {
   servers: number;
   sessions: number;
   durationSeconds: number;
+  /** Rounds over every endpoint; interleaved, so that a noisy spell on the machine is shared. */
+  runs: number;
+}
+
+/** One endpoint's runs as one row: medians of the rates and latencies, sums of the counts and CPU. */
+function summarize(endpoint: string, runs: { result: LoadResult; spent: CpuSpent }[]) {
+  const med = (pick: (r: LoadResult) => number) => median(runs.map((r) => pick(r.result)));
+  const sum = (pick: (r: { result: LoadResult; spent: CpuSpent }) => number) =>
+    runs.reduce((total, r) => total + pick(r), 0);
+  const rates = runs.map((r) => r.result.requestsPerSecond);
+  const requests = sum((r) => r.result.requests);
+  const postgres = runs.every((r) => r.spent.postgresMs !== null)
+    ? sum((r) => r.spent.postgresMs ?? 0)
+    : null;
+  return {
+    endpoint,
+    runs: runs.length,
+    requestsPerSecond: round(
+      med((r) => r.requestsPerSecond),
+      1,
+    ),
+    rpsRange: `${Math.round(Math.min(...rates))}–${Math.round(Math.max(...rates))}`,
+    p50: med((r) => r.p50),
+    p99: med((r) => r.p99),
+    errors: sum((r) => r.result.errors),
+    timeouts: sum((r) => r.result.timeouts),
+    non2xx: sum((r) => r.result.non2xx),
+    requests,
+    ...cpuPerRequest(requests, {
+      selfMs: sum((r) => r.spent.selfMs),
+      postgresMs: postgres,
+      loadMs: sum((r) => r.result.loadCpuMs),
+    }),
+  };
 }
 
 /**
@@ -133,26 +171,27 @@ export async function benchApi(kind: BenchDbKind, opts: ApiOptions): Promise<Api
       ],
     ];
 
-    const rows: ApiRow[] = [];
-    let bareRps = 0;
-    for (const [endpoint, scenario] of scenarios) {
-      const meter = startCpuMeter({ postgres: kind === "postgres" });
-      const result = await load(scenario);
-      const cpu = cpuPerRequest(result, meter());
-      if (!bareRps) bareRps = result.requestsPerSecond;
-      const { loadCpuMs: _, ...measured } = result;
-      rows.push({
-        endpoint,
-        ...measured,
-        ratioToBare: endpoint.startsWith("bare") ? null : round(result.requestsPerSecond / bareRps, 3),
-        ...cpu,
-      });
-      console.error(
-        `  api ${kind}: ${endpoint}: ${Math.round(result.requestsPerSecond)} req/s, p99 ${result.p99} ms, ` +
-          `CPU ceiling ${cpu.cpuCeilingRps} req/s`,
-      );
+    const measured = new Map<string, { result: LoadResult; spent: CpuSpent }[]>();
+    for (let run = 1; run <= opts.runs; run++) {
+      for (const [endpoint, scenario] of scenarios) {
+        const meter = startCpuMeter({ postgres: kind === "postgres" });
+        const result = await load(scenario);
+        const spent = meter();
+        measured.set(endpoint, [...(measured.get(endpoint) ?? []), { result, spent }]);
+        console.error(
+          `  api ${kind} (run ${run} of ${opts.runs}): ${endpoint}: ${Math.round(result.requestsPerSecond)} req/s, ` +
+            `p50 ${result.p50} ms, p99 ${result.p99} ms`,
+        );
+      }
     }
-    return rows;
+    const rows = [...measured].map(([endpoint, runs]) => summarize(endpoint, runs));
+    const bareRps = rows[0]?.requestsPerSecond ?? 0;
+    return rows.map(
+      (r, i): ApiRow => ({
+        ...r,
+        ratioToBare: i === 0 ? null : round(bareRps ? r.requestsPerSecond / bareRps : 0, 3),
+      }),
+    );
   } finally {
     await bare.close();
     await server.close();

@@ -12,10 +12,13 @@ import { benchSweep, type SweepRow } from "./sweep";
 /**
  * `npm run bench`: every benchmark on embedded PGlite, and on PostgreSQL when BENCH_DATABASE_URL is
  * set; prints each table and writes bench/results/latest.json and latest.md. BENCH_ONLY picks
- * some of api, queries, sweep, dashboard; BENCH_DURATION sets the seconds of load per endpoint.
+ * some of api, queries, sweep, dashboard; BENCH_DURATION sets the seconds of load per endpoint and
+ * BENCH_API_RUNS how many times each endpoint is loaded. A sequential scan of a large table fails
+ * the run (exit code 1); the other targets are reported, met or not.
  */
 const only = new Set((process.env.BENCH_ONLY ?? "api,queries,sweep,dashboard").split(","));
 const duration = Number(process.env.BENCH_DURATION ?? 20);
+const apiRuns = Number(process.env.BENCH_API_RUNS ?? 3);
 const results = join(import.meta.dirname, "results");
 const API_SESSIONS = 100;
 
@@ -128,6 +131,7 @@ async function main() {
         servers: 10_000,
         sessions: API_SESSIONS,
         durationSeconds: duration,
+        runs: apiRuns,
       });
     if (only.has("sweep"))
       run.sweep = [await benchSweep(database, 1000, 3), await benchSweep(database, 5000, 3)];
@@ -141,7 +145,14 @@ async function main() {
     node: process.version,
   };
   const targets = runs.flatMap(targetsOf);
-  const report = { date: new Date().toISOString(), machine, durationSeconds: duration, runs, targets };
+  const report = {
+    date: new Date().toISOString(),
+    machine,
+    durationSeconds: duration,
+    apiRuns,
+    runs,
+    targets,
+  };
   mkdirSync(results, { recursive: true });
   writeFileSync(join(results, "latest.json"), `${JSON.stringify(report, null, 2)}\n`);
 
@@ -159,7 +170,7 @@ async function main() {
     md.push(`## ${run.database}`, "");
     if (run.api)
       md.push(
-        `### API under load (${API_SESSIONS} sessions, ${duration} s per endpoint)`,
+        `### API under load (${API_SESSIONS} sessions; ${apiRuns} runs of ${duration} s per endpoint)`,
         "",
         markdownTable(run.api),
       );
@@ -186,6 +197,16 @@ async function main() {
   }
   console.table(targets);
   console.log(`Results: ${join(results, "latest.md")}`);
+
+  const scans = runs.flatMap((run) =>
+    (run.queries ?? [])
+      .filter((q) => q.largeSeqScans.length > 0)
+      .map((q) => `${run.database}: ${q.largeSeqScans.join(", ")} in ${q.query}`),
+  );
+  if (scans.length > 0) {
+    console.error(`\nFailed: sequential scans of large tables:\n${scans.join("\n")}`);
+    process.exitCode = 1;
+  }
 }
 
 await main();

@@ -31,7 +31,12 @@ export interface SweepRow {
   peakRssMb: number;
   peakHeapMb: number;
   healthy: number;
+  /** Answering servers the probe found slower than PROBE_DEGRADED_MS: the scheduler's own queueing shows here. */
+  degraded: number;
   unhealthy: number;
+  /** Latency the probes recorded for the servers that answered: median and p99, in ms. */
+  latencyP50Ms: number;
+  latencyP99Ms: number;
   /** CPU ms per probe: the scheduler's process (with PGlite when embedded), the fleet's, PostgreSQL's. */
   schedulerCpuMs: number;
   fleetCpuMs: number;
@@ -69,7 +74,10 @@ interface SweepRun {
   peakRss: number;
   peakHeap: number;
   healthy: number;
+  degraded: number;
   unhealthy: number;
+  latencyP50: number;
+  latencyP99: number;
   schedulerCpuMs: number;
   fleetCpuMs: number;
   databaseCpuMs: number | null;
@@ -144,13 +152,22 @@ async function sweepOnce(
     sql`SELECT status, count(*)::int AS n FROM mcp_servers GROUP BY status`,
   );
   const of = (s: string) => counts.find((c) => c.status === s)?.n ?? 0;
+  const [latency] = await queryRows<{ p50: number; p99: number }>(
+    db,
+    sql`SELECT percentile_disc(0.5) WITHIN GROUP (ORDER BY last_latency_ms) AS p50,
+               percentile_disc(0.99) WITHIN GROUP (ORDER BY last_latency_ms) AS p99
+        FROM mcp_servers WHERE status <> 'unhealthy'`,
+  );
   return {
     wall,
     answered,
     peakRss,
     peakHeap,
-    healthy: of("healthy") + of("degraded"),
+    healthy: of("healthy"),
+    degraded: of("degraded"),
     unhealthy: of("unhealthy"),
+    latencyP50: latency?.p50 ?? 0,
+    latencyP99: latency?.p99 ?? 0,
     schedulerCpuMs: spent.selfMs / count,
     fleetCpuMs: fleetCpu / count,
     databaseCpuMs: spent.postgresMs === null ? null : spent.postgresMs / count,
@@ -204,7 +221,10 @@ export async function benchSweep(kind: BenchDbKind, count: number, runs: number)
       peakRssMb: round(Math.max(...done.map((r) => r.peakRss)) / 2 ** 20, 1),
       peakHeapMb: round(Math.max(...done.map((r) => r.peakHeap)) / 2 ** 20, 1),
       healthy: last?.healthy ?? 0,
+      degraded: last?.degraded ?? 0,
       unhealthy: last?.unhealthy ?? 0,
+      latencyP50Ms: med((r) => r.latencyP50),
+      latencyP99Ms: med((r) => r.latencyP99),
       schedulerCpuMs: round(
         med((r) => r.schedulerCpuMs),
         3,
