@@ -6,6 +6,7 @@ export default defineConfig({
       "apps/server/src/**/*.test.ts",
       "apps/server/test/**/*.test.ts",
       "packages/shared/src/**/*.test.ts",
+      "bench/**/*.test.ts",
     ],
     globalSetup: ["apps/server/test/global-setup.ts"],
     pool: "forks",

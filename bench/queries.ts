@@ -7,6 +7,7 @@ import { purgeHealthHistory, recordChecks } from "../apps/server/src/modules/hea
 import { RECORD_BATCH } from "../apps/server/src/worker/scheduler";
 import { headersFor, seedServers, seedTenant, startBenchApp } from "./lib/app";
 import { type BenchDbKind, openBenchDatabase } from "./lib/database";
+import { largeSeqScans, type PlanNode, seqScans } from "./lib/plans";
 import { median, round } from "./lib/stats";
 
 export interface QueryRow {
@@ -28,16 +29,6 @@ export interface QueryOptions {
   healthPerServer: number;
   runs: number;
 }
-
-/** A table this big must be reached through an index. */
-const LARGE_TABLE = 10_000;
-
-interface PlanNode {
-  "Node Type": string;
-  "Relation Name"?: string;
-  Plans?: PlanNode[];
-}
-const nodes = (n: PlanNode): PlanNode[] => [n, ...(n.Plans ?? []).flatMap(nodes)];
 
 type RawClient = { query(text: string, params?: unknown[]): Promise<{ rows: Record<string, unknown>[] }> };
 
@@ -124,9 +115,7 @@ export async function benchQueries(kind: BenchDbKind, opts: QueryOptions): Promi
             times.push(plan["Execution Time"]);
             planning.push(plan["Planning Time"]);
           }
-          scans = nodes(plan.Plan)
-            .filter((n) => n["Node Type"] === "Seq Scan")
-            .map((n) => n["Relation Name"] ?? "?");
+          scans = seqScans(plan.Plan);
         } finally {
           await client.query("ROLLBACK");
         }
@@ -136,8 +125,8 @@ export async function benchQueries(kind: BenchDbKind, opts: QueryOptions): Promi
         medianMs: round(median(times), 3),
         p99Ms: round(Math.max(...times), 3),
         planningMedianMs: round(median(planning), 3),
-        seqScans: [...new Set(scans)],
-        largeSeqScans: [...new Set(scans.filter((r) => (sizes.get(r) ?? 0) > LARGE_TABLE))],
+        seqScans: scans,
+        largeSeqScans: largeSeqScans(scans, sizes),
       });
     }
     console.error(`  queries ${kind}: ${rows.length} distinct statements timed`);
