@@ -1,22 +1,11 @@
 import { fork } from "node:child_process";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { sql } from "drizzle-orm";
-import pino from "pino";
-import { type Config, loadConfig } from "../apps/server/src/config";
-import { type Db, queryRows } from "../apps/server/src/db/client";
-import { systemClock } from "../apps/server/src/lib/clock";
-import { createSecretBox } from "../apps/server/src/lib/secrets";
-import { createMemoryBus } from "../apps/server/src/modules/events/bus";
-import { createProber } from "../apps/server/src/modules/health/probe";
-import { createScheduler } from "../apps/server/src/worker/scheduler";
-import { startCpuMeter } from "./lib/cpu";
-import { type BenchDbKind, openBenchDatabase } from "./lib/database";
+import type { BenchDbKind } from "./lib/database";
 import { median, round } from "./lib/stats";
+import type { SweeperCommand, SweepRun } from "./lib/sweeper";
 
 const FLEET = fileURLToPath(new URL("./lib/mcp-fleet.ts", import.meta.url));
+const SWEEPER = fileURLToPath(new URL("./lib/sweeper.ts", import.meta.url));
 
 export interface SweepRow {
   servers: number;
@@ -28,6 +17,7 @@ export interface SweepRow {
   /** When every server that answers had been checked; the rest of the wall time waits out the hanging ones. */
   answeredSeconds: number;
   probesPerSecond: number;
+  /** The scheduler's process (with PGlite when embedded): its peak while sweeping. */
   peakRssMb: number;
   peakHeapMb: number;
   healthy: number;
@@ -66,145 +56,49 @@ function startFleet(count: number, hangEvery: number) {
   };
 }
 
-type Fleet = ReturnType<typeof startFleet>;
-
-interface SweepRun {
-  wall: number;
-  answered: number;
-  peakRss: number;
-  peakHeap: number;
-  healthy: number;
-  degraded: number;
-  unhealthy: number;
-  latencyP50: number;
-  latencyP99: number;
-  schedulerCpuMs: number;
-  fleetCpuMs: number;
-  databaseCpuMs: number | null;
-}
-
-/** Switchboard's defaults, with a data directory of the benchmark's own for generated secrets. */
-const shippedConfig = () =>
-  loadConfig({
-    NODE_ENV: "production",
-    DATA_DIR: mkdtempSync(join(tmpdir(), "switchboard-sweep-")),
-    AUTH_SECRET: "x".repeat(40),
+/** Forks the scheduler's own process (lib/sweeper.ts); `ask` sends it a command and awaits the answer. */
+function startSweeper() {
+  const child = fork(SWEEPER, { execArgv: ["--import", "tsx"] });
+  let exited: Error | null = null;
+  child.once("exit", (code) => {
+    exited = new Error(`the sweeper exited with ${code}`);
   });
-
-/** Marks every server due and never checked, as they were when registered. */
-async function makeAllDue(db: Db): Promise<void> {
-  await db.execute(sql`
-    UPDATE mcp_servers
-    SET next_check_at = now() - interval '1 second', last_checked_at = NULL, status = 'unknown'`);
-}
-
-/** Starts a scheduler as Switchboard ships it and waits until it has checked every server once. */
-async function sweepOnce(
-  kind: BenchDbKind,
-  config: Config,
-  db: Db,
-  fleet: Fleet,
-  count: number,
-  hanging: number,
-) {
-  await makeAllDue(db);
-  const scheduler = createScheduler({
-    db,
-    clock: systemClock,
-    probe: createProber({ ...config.probe, allowPrivate: true }),
-    secrets: createSecretBox(config.secretsKey),
-    events: createMemoryBus(),
-    log: pino({ level: "warn" }),
-    ...config.scheduler,
-    leaseMs: config.probe.timeoutMs * 3,
-  });
-
-  let peakRss = 0;
-  let peakHeap = 0;
-  const sample = setInterval(() => {
-    const m = process.memoryUsage();
-    peakRss = Math.max(peakRss, m.rss);
-    peakHeap = Math.max(peakHeap, m.heapUsed);
-  }, 50);
-  const fleetCpu0 = await fleet.cpuMs();
-  const meter = startCpuMeter({ postgres: kind === "postgres" });
-  const t0 = performance.now();
-  scheduler.start();
-  let answered = 0;
-  let done = 0;
-  while (done < count) {
-    await new Promise((r) => setTimeout(r, 100));
-    const [row] = await queryRows<{ n: number }>(
-      db,
-      sql`SELECT count(*)::int AS n FROM mcp_servers WHERE last_checked_at IS NOT NULL`,
-    );
-    done = row?.n ?? 0;
-    if (!answered && done >= count - hanging) answered = (performance.now() - t0) / 1000;
-    if (performance.now() - t0 > 120_000) throw new Error(`sweep stalled at ${done} of ${count}`);
-  }
-  const wall = (performance.now() - t0) / 1000;
-  const spent = meter();
-  const fleetCpu = (await fleet.cpuMs()) - fleetCpu0;
-  clearInterval(sample);
-  await scheduler.stop();
-  const counts = await queryRows<{ status: string; n: number }>(
-    db,
-    sql`SELECT status, count(*)::int AS n FROM mcp_servers GROUP BY status`,
-  );
-  const of = (s: string) => counts.find((c) => c.status === s)?.n ?? 0;
-  const [latency] = await queryRows<{ p50: number; p99: number }>(
-    db,
-    sql`SELECT percentile_disc(0.5) WITHIN GROUP (ORDER BY last_latency_ms) AS p50,
-               percentile_disc(0.99) WITHIN GROUP (ORDER BY last_latency_ms) AS p99
-        FROM mcp_servers WHERE status <> 'unhealthy'`,
-  );
-  return {
-    wall,
-    answered,
-    peakRss,
-    peakHeap,
-    healthy: of("healthy"),
-    degraded: of("degraded"),
-    unhealthy: of("unhealthy"),
-    latencyP50: latency?.p50 ?? 0,
-    latencyP99: latency?.p99 ?? 0,
-    schedulerCpuMs: spent.selfMs / count,
-    fleetCpuMs: fleetCpu / count,
-    databaseCpuMs: spent.postgresMs === null ? null : spent.postgresMs / count,
-  } satisfies SweepRun;
+  const ask = <T>(command: SweeperCommand) =>
+    new Promise<T>((resolve, reject) => {
+      if (exited) return reject(exited);
+      child.once("message", (m: T & { error?: string }) =>
+        m.error ? reject(new Error(m.error)) : resolve(m),
+      );
+      child.send(command);
+    });
+  return { ask, kill: () => child.kill() };
 }
 
 /**
  * Full health sweeps of `count` real MCP servers, 5% of which hang until the probe timeout, with
- * the scheduler as Switchboard ships it (its default concurrency and timeout). The same fleet is
- * swept `runs` times by a new scheduler each time; times and CPU are the runs' medians.
+ * the scheduler as Switchboard ships it (its default concurrency and timeout), each in a process
+ * of its own. The same fleet is swept `runs` times by a new scheduler each time; times and CPU are
+ * the runs' medians, memory the highest peak.
  */
 export async function benchSweep(kind: BenchDbKind, count: number, runs: number): Promise<SweepRow> {
   const hangEvery = 20;
   const hanging = Math.floor(count / hangEvery);
-  const config = shippedConfig();
   const fleet = startFleet(count, hangEvery);
-  const database = await openBenchDatabase(kind, "sweep");
+  const sweeper = startSweeper();
   try {
     const urls = await fleet.urls;
-    const db = database.db;
-    await db.execute(
-      sql`INSERT INTO organization (id, name, slug, created_at) VALUES ('sweep', 'Sweep', 'sweep', now())`,
-    );
-    await db.execute(sql`
-      INSERT INTO mcp_servers (tenant_id, name, display_name, transport, url)
-      SELECT 'sweep', 'fleet-' || (n - 1), 'Fleet ' || (n - 1), 'streamable-http', u
-      FROM unnest(${sql.raw(`ARRAY[${urls.map((u) => `'${u}'`).join(",")}]::text[]`)}) WITH ORDINALITY AS t(u, n)`);
-
-    const done: SweepRun[] = [];
+    await sweeper.ask({ type: "setup", kind, urls });
+    const done: (SweepRun & { fleetCpuMs: number })[] = [];
     for (let i = 0; i < runs; i++) {
-      const run = await sweepOnce(kind, config, db, fleet, count, hanging);
+      const fleetCpu0 = await fleet.cpuMs();
+      const { run } = await sweeper.ask<{ run: SweepRun }>({ type: "sweep", hanging });
+      const fleetCpuMs = ((await fleet.cpuMs()) - fleetCpu0) / count;
       console.error(
         `  sweep ${kind}: ${count} servers in ${round(run.wall, 2)} s (answering ones in ${round(run.answered, 2)} s)`,
       );
-      done.push(run);
+      done.push({ ...run, fleetCpuMs });
     }
-    const med = (pick: (r: SweepRun) => number) => median(done.map(pick));
+    const med = (pick: (r: (typeof done)[number]) => number) => median(done.map(pick));
     const last = done[done.length - 1];
     const wall = med((r) => r.wall);
     return {
@@ -242,7 +136,7 @@ export async function benchSweep(kind: BenchDbKind, count: number, runs: number)
           : null,
     };
   } finally {
-    await database.close();
+    await sweeper.ask({ type: "stop" }).catch(() => sweeper.kill());
     await fleet.stop();
   }
 }
