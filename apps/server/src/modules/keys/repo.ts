@@ -1,4 +1,4 @@
-import { and, desc, eq, isNull, lt, or, sql } from "drizzle-orm";
+import { and, desc, eq, isNull, lt, or, type Placeholder, sql } from "drizzle-orm";
 import type { Db, Queryable } from "../../db/client";
 import { preparedPerDb } from "../../db/prepared";
 import { mcpApiKeys } from "../../db/schema";
@@ -38,19 +38,13 @@ export async function setRevoked(q: Queryable, id: string, at: Date): Promise<Ke
 }
 
 /** The lookup by hash, exposed so tests can EXPLAIN exactly what authentication runs. */
-export const keyByHashQuery = (db: Db, keyHash: string) =>
+export const keyByHashQuery = (db: Db, keyHash: string | Placeholder) =>
   db.select().from(mcpApiKeys).where(eq(mcpApiKeys.keyHash, keyHash)).limit(1);
 
 // Every API call with a key runs these two: built once, planned once per connection.
 const keyByHash = preparedPerDb(
   () => "",
-  (db) =>
-    db
-      .select()
-      .from(mcpApiKeys)
-      .where(eq(mcpApiKeys.keyHash, sql.placeholder("keyHash")))
-      .limit(1)
-      .prepare("api_key_by_hash"),
+  (db) => keyByHashQuery(db, sql.placeholder("keyHash")).prepare("api_key_by_hash"),
 );
 const touch = preparedPerDb(
   () => "",
