@@ -56,21 +56,26 @@ function startFleet(count: number, hangEvery: number) {
   };
 }
 
-/** Forks the scheduler's own process (lib/sweeper.ts); `ask` sends it a command and awaits the answer. */
+/**
+ * Forks the scheduler's own process (lib/sweeper.ts); `ask` sends it a command and awaits the
+ * answer, or fails if the process exits first (a crash mid-sweep must not hang the benchmark).
+ */
 function startSweeper() {
   const child = fork(SWEEPER, { execArgv: ["--import", "tsx"] });
-  let exited: Error | null = null;
-  child.once("exit", (code) => {
-    exited = new Error(`the sweeper exited with ${code}`);
-  });
+  const exited = new Promise<never>((_, reject) =>
+    child.once("exit", (code) => reject(new Error(`the sweeper exited with ${code}`))),
+  );
+  exited.catch(() => {}); // read by each ask
   const ask = <T>(command: SweeperCommand) =>
-    new Promise<T>((resolve, reject) => {
-      if (exited) return reject(exited);
-      child.once("message", (m: T & { error?: string }) =>
-        m.error ? reject(new Error(m.error)) : resolve(m),
-      );
-      child.send(command);
-    });
+    Promise.race([
+      new Promise<T>((resolve, reject) => {
+        child.once("message", (m: T & { error?: string }) =>
+          m.error ? reject(new Error(m.error)) : resolve(m),
+        );
+        child.send(command);
+      }),
+      exited,
+    ]);
   return { ask, kill: () => child.kill() };
 }
 
