@@ -99,7 +99,7 @@ function summarize(endpoint: string, runs: { result: LoadResult; spent: CpuSpent
  */
 export async function benchApi(kind: BenchDbKind, opts: ApiOptions): Promise<ApiRow[]> {
   const database = await openBenchDatabase(kind, "api");
-  const server = await startBenchApp(database.db);
+  const server = await startBenchApp(database);
   const bare = Fastify({ logger: false });
   try {
     const tenant = await seedTenant(server.app, opts.sessions);

@@ -63,7 +63,7 @@ export async function benchDashboard(kind: BenchDbKind, opts: { servers: number;
   const database = await openBenchDatabase(kind, "dashboard");
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
-  const server = await startBenchApp(database.db, { PORT: String(port), CORS_ORIGINS: base });
+  const server = await startBenchApp(database, { PORT: String(port), CORS_ORIGINS: base });
   const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
     args: CHROMIUM_ARGS,

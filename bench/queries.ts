@@ -1,9 +1,9 @@
 import { sql } from "drizzle-orm";
 import type { Db } from "../apps/server/src/db/client";
+import { createMemoryBus } from "../apps/server/src/lib/bus";
 import { systemClock } from "../apps/server/src/lib/clock";
-import { createMemoryBus } from "../apps/server/src/modules/events/bus";
-import { claimDueServers } from "../apps/server/src/modules/health/repo";
-import { purgeHealthHistory, recordChecks } from "../apps/server/src/modules/health/service";
+import { recordChecks } from "../apps/server/src/modules/health/record";
+import { claimDueServers, purgeHealthHistory } from "../apps/server/src/modules/health/service";
 import { RECORD_BATCH } from "../apps/server/src/worker/scheduler";
 import { headersFor, seedServers, seedTenant, startBenchApp } from "./lib/app";
 import { type BenchDbKind, openBenchDatabase } from "./lib/database";
@@ -73,7 +73,7 @@ export async function benchQueries(kind: BenchDbKind, opts: QueryOptions): Promi
       if (capturing) seen.set(text, params);
     },
   });
-  const server = await startBenchApp(database.db);
+  const server = await startBenchApp(database);
   try {
     const tenant = await seedTenant(server.app, 1);
     console.error(`  queries ${kind}: seeding ${opts.tenants * opts.serversPerTenant} servers…`);
@@ -188,7 +188,7 @@ async function walkTheApi(
   await call("DELETE", `/mcp/servers/${server.id}`);
 
   // The scheduler's statements: claim what is due, record a check, purge old history.
-  const deps = { db, clock: systemClock, events: createMemoryBus(), log: app.log };
+  const deps = { db, clock: systemClock, bus: createMemoryBus(), log: app.log };
   // A batch of checks recorded as the scheduler records them.
   const due = await claimDueServers(db, new Date(), RECORD_BATCH, new Date(Date.now() + 60_000));
   await recordChecks(
@@ -200,8 +200,17 @@ async function walkTheApi(
         status: "healthy",
         latencyMs: 12,
         error: null,
-        serverInfo: { name: "x", version: "1", protocolVersion: "2025-06-18", capabilities: {} },
+        serverInfo: {
+          name: "x",
+          version: "1",
+          protocolVersion: "2025-06-18",
+          era: "legacy",
+          capabilities: {},
+        },
         tools: [],
+        prompts: [],
+        resources: [],
+        authChallenge: null,
       },
     })),
   );

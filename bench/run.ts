@@ -1,23 +1,67 @@
-import { mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
 import { benchApi } from "./api";
 import { benchDashboard } from "./dashboard";
-import { benchDatabaseKinds } from "./lib/database";
+import { benchGateway } from "./gateway";
+import { type BenchDbKind, benchDatabaseKinds } from "./lib/database";
+import { benchMetrics } from "./metrics";
 import { benchQueries } from "./queries";
+import { benchSteady, type SteadyOptions } from "./steady";
 import { benchSweep } from "./sweep";
 import { type Run, targetsOf } from "./targets";
 
 /**
  * `npm run bench`: every benchmark on embedded PGlite, and on PostgreSQL when BENCH_DATABASE_URL is
- * set; prints each table and writes bench/results/latest.json and latest.md. BENCH_ONLY picks
- * some of api, queries, sweep, dashboard; BENCH_DURATION sets the seconds of load per endpoint and
- * BENCH_API_RUNS how many times each endpoint is loaded. A sequential scan of a large table fails
- * the run (exit code 1); the other targets are reported, met or not.
+ * set; prints each table and writes bench/results/latest.json and latest.md. Sections named as
+ * arguments (`npm run bench -- gateway`) or in BENCH_ONLY run alone (of api, queries, sweep,
+ * dashboard, gateway, metrics, steady); the figures of the others are kept from the last report, with their dates.
+ * BENCH_DURATION sets the seconds of load per endpoint and BENCH_API_RUNS how many times each
+ * endpoint is loaded; BENCH_GATEWAY_SECONDS, BENCH_GATEWAY_RUNS and BENCH_GATEWAY_SOAK_SECONDS the
+ * gateway's seconds per level and way, its runs, and its memory run (default five minutes);
+ * BENCH_METRICS_SECONDS and BENCH_METRICS_RUNS the metrics cost's seconds per path and way and its
+ * runs; BENCH_STEADY_SERVERS (default 2,000 on PGlite, 10,000 on PostgreSQL), BENCH_STEADY_FLEET,
+ * BENCH_STEADY_INTERVAL, BENCH_STEADY_SECONDS, BENCH_STEADY_RATES and BENCH_STEADY_LIST_RATE the
+ * steady state's servers, MCP servers behind them, check interval, seconds per rate, offered rates
+ * of the mix and of the list page alone (PGlite). A
+ * sequential scan of a large table fails the run (exit code 1); the other targets are reported,
+ * met or not.
  */
-const only = new Set((process.env.BENCH_ONLY ?? "api,queries,sweep,dashboard").split(","));
+const SECTIONS = ["api", "queries", "sweep", "dashboard", "gateway", "metrics", "steady"] as const;
+type Section = (typeof SECTIONS)[number];
+const asked = process.argv.slice(2).length
+  ? process.argv.slice(2)
+  : (process.env.BENCH_ONLY ?? SECTIONS.join(",")).split(",");
+const unknown = asked.filter((a) => !(SECTIONS as readonly string[]).includes(a));
+if (unknown.length)
+  throw new Error(`unknown benchmark sections: ${unknown.join(", ")} (of ${SECTIONS.join(", ")})`);
+const only = new Set(asked as Section[]);
 const duration = Number(process.env.BENCH_DURATION ?? 20);
 const apiRuns = Number(process.env.BENCH_API_RUNS ?? 3);
+const gatewayOptions = {
+  clients: [1, 10, 100],
+  seconds: Number(process.env.BENCH_GATEWAY_SECONDS ?? 5),
+  runs: Number(process.env.BENCH_GATEWAY_RUNS ?? 3),
+  soakSeconds: Number(process.env.BENCH_GATEWAY_SOAK_SECONDS ?? 300),
+  soakClients: 100,
+};
+const metricsOptions = {
+  clients: 10,
+  seconds: Number(process.env.BENCH_METRICS_SECONDS ?? 5),
+  runs: Number(process.env.BENCH_METRICS_RUNS ?? 7),
+  scrapeEverySeconds: 5,
+};
+const steadyOptions = (database: BenchDbKind): SteadyOptions => ({
+  servers: Number(process.env.BENCH_STEADY_SERVERS ?? (database === "postgres" ? 10_000 : 2_000)),
+  fleet: Number(process.env.BENCH_STEADY_FLEET ?? 50),
+  intervalSeconds: Number(process.env.BENCH_STEADY_INTERVAL ?? 60),
+  seconds: Number(process.env.BENCH_STEADY_SECONDS ?? 60),
+  rates: (process.env.BENCH_STEADY_RATES ?? "100,200,400").split(",").map(Number),
+  // The issue's embedded default: the list page alone at 50 requests/s.
+  listRate: database === "pglite" ? Number(process.env.BENCH_STEADY_LIST_RATE ?? 50) : 0,
+  catchUpRate: 100,
+  catchUpMaxSeconds: 600,
+});
 const results = join(import.meta.dirname, "results");
 const API_SESSIONS = 100;
 
@@ -32,6 +76,88 @@ function markdownTable(rows: object[]): string {
     ...rows.map((r) => `| ${keys.map((k) => cell((r as Record<string, unknown>)[k])).join(" | ")} |`),
     "",
   ].join("\n");
+}
+
+interface Report {
+  date: string;
+  /** When each database's section was measured ("pglite api"): a run of some keeps the others'. */
+  measuredAt: Record<string, string>;
+  machine: object;
+  durationSeconds: number;
+  apiRuns: number;
+  gateway: typeof gatewayOptions;
+  metrics?: typeof metricsOptions;
+  runs: Run[];
+  targets: unknown[];
+}
+
+const previousFile = join(results, "latest.json");
+const previous: Report | null = existsSync(previousFile)
+  ? (JSON.parse(readFileSync(previousFile, "utf8")) as Report)
+  : null;
+
+/**
+ * Fills in what this run did not measure from the last report: other sections, and databases it
+ * did not run on. Answers when each database's section was measured.
+ */
+function keepEarlier(runs: Run[], now: string): Record<string, string> {
+  const measuredAt: Record<string, string> = {};
+  for (const run of runs)
+    for (const section of SECTIONS)
+      if (run[section] !== undefined) measuredAt[`${run.database} ${section}`] = now;
+  for (const old of previous?.runs ?? []) {
+    let run = runs.find((r) => r.database === old.database);
+    if (!run) {
+      run = { database: old.database };
+      runs.push(run);
+    }
+    for (const section of SECTIONS) {
+      if (run[section] !== undefined || old[section] === undefined) continue;
+      Object.assign(run, { [section]: old[section] });
+      const key = `${old.database} ${section}`;
+      measuredAt[key] = previous?.measuredAt?.[key] ?? previous?.date ?? "earlier";
+    }
+  }
+  return measuredAt;
+}
+
+/** "pglite api", "pglite gateway", … grouped by the date they were measured on. */
+function sectionsByDate(measuredAt: Record<string, string>): Map<string, string[]> {
+  const byDate = new Map<string, string[]>();
+  for (const [what, at] of Object.entries(measuredAt)) byDate.set(at, [...(byDate.get(at) ?? []), what]);
+  return byDate;
+}
+
+function gatewayMarkdown(gateway: NonNullable<Run["gateway"]>, opts: typeof gatewayOptions): string[] {
+  const md = [
+    `### Gateway (the echo tool of a stateless JSON MCP server, directly and through the gateway; ${opts.runs} runs of ${opts.seconds} s per level and way)`,
+    "",
+    "Latencies in ms; added = through the gateway less direct; CPU in ms a call. Where the targets stand, and why: the README's benchmark section.",
+    "",
+    markdownTable(gateway.rows),
+  ];
+  if (gateway.soak)
+    md.push(
+      `#### Memory run: ${gateway.soak.clients} clients for ${gateway.soak.seconds} s through the gateway`,
+      "",
+      markdownTable([gateway.soak]),
+    );
+  return md;
+}
+
+function steadyMarkdown(steady: NonNullable<Run["steady"]>): string[] {
+  const { checks, catchUp } = steady;
+  return [
+    `### Steady state (${steady.servers} servers behind ${steady.fleet} MCP servers, checked every ${steady.intervalSeconds} s; ${steady.seconds} s of open-loop load per rate)`,
+    "",
+    "Latencies in ms from each request's scheduled send time; the mix is 60% list pages, 20% one server, 10% search, 5% health history, 5% writes. CPU in ms a request (Switchboard's includes the scheduler's work when it runs).",
+    "",
+    markdownTable(steady.rows),
+    `Catch-up: ${catchUp.servers} overdue checks all started in ${catchUp.drainSeconds ?? "–"} s (the overview's overdue = 0), ` +
+      `all recorded in ${catchUp.checkedSeconds ?? "more than the limit of"} s (${catchUp.checksPerSecond} checks/s). Steady state over ${checks.seconds} s: ${checks.mean} checks/s on average, ` +
+      `${checks.peak} in the busiest second (peak-to-mean ${checks.ratio}); the MCP servers' CPU ${steady.fleetCpuMsPerCheck} ms a check.`,
+    "",
+  ];
 }
 
 async function main() {
@@ -57,7 +183,12 @@ async function main() {
     if (only.has("sweep"))
       run.sweep = [await benchSweep(database, 1000, 3), await benchSweep(database, 5000, 3)];
     if (only.has("dashboard")) run.dashboard = await benchDashboard(database, { servers: 10_000, runs: 10 });
+    if (only.has("gateway")) run.gateway = await benchGateway(database, gatewayOptions);
+    if (only.has("metrics")) run.metrics = await benchMetrics(database, metricsOptions);
+    if (only.has("steady")) run.steady = await benchSteady(database, steadyOptions(database));
   }
+  const now = new Date().toISOString();
+  const measuredAt = keepEarlier(runs, now);
 
   const machine = {
     cpus: cpus().length,
@@ -66,11 +197,14 @@ async function main() {
     node: process.version,
   };
   const targets = runs.flatMap((run) => targetsOf(run, { sessions: API_SESSIONS, cores: cpus().length }));
-  const report = {
-    date: new Date().toISOString(),
+  const report: Report = {
+    date: now,
+    measuredAt,
     machine,
-    durationSeconds: duration,
-    apiRuns,
+    durationSeconds: only.has("api") ? duration : (previous?.durationSeconds ?? duration),
+    apiRuns: only.has("api") ? apiRuns : (previous?.apiRuns ?? apiRuns),
+    gateway: only.has("gateway") ? gatewayOptions : (previous?.gateway ?? gatewayOptions),
+    metrics: only.has("metrics") ? metricsOptions : (previous?.metrics ?? metricsOptions),
     runs,
     targets,
   };
@@ -80,8 +214,10 @@ async function main() {
   const md: string[] = [
     "# Benchmark results",
     "",
-    `Run ${report.date} on ${machine.cpus} × ${machine.cpu}, ${machine.memoryGb} GiB, Node ${machine.node}. ` +
-      "Written by `npm run bench`; the raw figures are in `latest.json`.",
+    `Run on ${machine.cpus} × ${machine.cpu}, ${machine.memoryGb} GiB, Node ${machine.node}. ` +
+      "Written by `npm run bench`; the raw figures are in `latest.json`. Measured: " +
+      [...sectionsByDate(measuredAt)].map(([at, what]) => `${what.join(", ")} on ${at}`).join("; ") +
+      ".",
     "",
     "## Targets",
     "",
@@ -106,6 +242,18 @@ async function main() {
         `Main bundle: ${run.dashboard.mainBundleKbGzip} KiB gzipped.`,
         "",
       );
+    if (run.gateway) md.push(...gatewayMarkdown(run.gateway, report.gateway));
+    if (run.metrics) {
+      const m = report.metrics ?? metricsOptions;
+      md.push(
+        `### What metrics cost (Switchboard with and without them, ${m.clients} clients, ${m.runs} runs of ${m.seconds} s per path and way, /metrics scraped every ${m.scrapeEverySeconds} s)`,
+        "",
+        "CPU in ms a request, of Switchboard's process (medians); cost = the median of each run's with-and-without pair, in % of without.",
+        "",
+        markdownTable(run.metrics),
+      );
+    }
+    if (run.steady) md.push(...steadyMarkdown(run.steady));
   }
   writeFileSync(join(results, "latest.md"), md.join("\n"));
 
@@ -115,6 +263,13 @@ async function main() {
     if (run.queries) console.table(run.queries.map((q) => ({ ...q, query: q.query.slice(0, 70) })));
     if (run.sweep) console.table(run.sweep);
     if (run.dashboard) console.table(run.dashboard.rows);
+    if (run.gateway) console.table(run.gateway.rows);
+    if (run.gateway?.soak) console.table([run.gateway.soak]);
+    if (run.metrics) console.table(run.metrics);
+    if (run.steady) {
+      console.table(run.steady.rows);
+      console.table([{ ...run.steady.catchUp, ...run.steady.checks }]);
+    }
   }
   console.table(targets);
   console.log(`Results: ${join(results, "latest.md")}`);

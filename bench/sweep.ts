@@ -1,10 +1,10 @@
 import { fork } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import type { BenchDbKind } from "./lib/database";
+import { startFleet } from "./lib/fleet";
 import { median, round } from "./lib/stats";
 import type { SweeperCommand, SweepRun } from "./lib/sweeper";
 
-const FLEET = fileURLToPath(new URL("./lib/mcp-fleet.ts", import.meta.url));
 const SWEEPER = fileURLToPath(new URL("./lib/sweeper.ts", import.meta.url));
 
 export interface SweepRow {
@@ -31,29 +31,6 @@ export interface SweepRow {
   schedulerCpuMs: number;
   fleetCpuMs: number;
   databaseCpuMs: number | null;
-}
-
-/** Starts `count` MCP servers in a child process; resolves with their URLs and a way to stop them. */
-function startFleet(count: number, hangEvery: number) {
-  const child = fork(FLEET, { execArgv: ["--import", "tsx"] });
-  const urls = new Promise<string[]>((resolve, reject) => {
-    child.once("message", (m: { urls: string[] }) => resolve(m.urls));
-    child.once("exit", (code) => reject(new Error(`MCP fleet exited with ${code}`)));
-  });
-  child.send({ count, hangEvery });
-  return {
-    urls,
-    cpuMs: () =>
-      new Promise<number>((resolve) => {
-        child.once("message", (m: { cpuMs: number }) => resolve(m.cpuMs));
-        child.send("cpu");
-      }),
-    stop: () =>
-      new Promise<void>((done) => {
-        child.once("exit", () => done());
-        child.send("stop");
-      }),
-  };
 }
 
 /**

@@ -1,34 +1,20 @@
 import { mkdtempSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import AxeBuilder from "@axe-core/playwright";
-import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
+import {
+  Client as ModernClient,
+  StreamableHTTPClientTransport as ModernTransport,
+} from "@modelcontextprotocol/client";
+import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../apps/server/src/config";
 import { type RunningMcpServer, startMcpServer } from "../apps/server/src/demo/mcp-servers";
+import { type RunningModernServer, startModernMcpServer } from "../apps/server/src/demo/modern-servers";
 import { startServer } from "../apps/server/src/server";
+import { freePort, launchChromium, PASSWORD } from "./support";
 
-const CHROMIUM_ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
 const SHOTS = join(import.meta.dirname, "../docs/screenshots");
-const PASSWORD = "correct-horse-battery";
-
-const freePort = () =>
-  new Promise<number>((done) => {
-    const s = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => done(port));
-    });
-  });
 
 describe("the dashboard in Chromium", () => {
   let server: Awaited<ReturnType<typeof startServer>>;
@@ -37,6 +23,8 @@ describe("the dashboard in Chromium", () => {
   let owner: BrowserContext;
   let page: Page;
   let mcp: RunningMcpServer;
+  let tides: RunningModernServer;
+  let vault: RunningModernServer;
   const problems: string[] = [];
 
   const watch = (p: Page) => {
@@ -82,6 +70,7 @@ describe("the dashboard in Chromium", () => {
       DATA_DIR: mkdtempSync(join(tmpdir(), "switchboard-e2e-")),
       PORT: String(port),
       HOST: "127.0.0.1",
+      METRICS_PORT: "0",
       BASE_URL: base,
       ALLOW_PRIVATE_TARGETS: "true",
       SCHEDULER_IDLE_MS: "200",
@@ -94,10 +83,24 @@ describe("the dashboard in Chromium", () => {
       name: "weather",
       tools: [{ name: "forecast", description: "Tomorrow's weather" }],
     });
-    browser = await chromium.launch({
-      executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
-      args: CHROMIUM_ARGS,
+    tides = await startModernMcpServer({
+      name: "tides",
+      tools: [
+        { name: "tide_times", description: "High and low tides of a port" },
+        { name: "tide_height", description: "The water height now" },
+      ],
+      prompts: ["harbour-brief"],
+      resources: [{ uri: "tides://ports", name: "ports" }],
     });
+    vault = await startModernMcpServer({
+      name: "vault",
+      oauth: {
+        token: "vault-token",
+        scopes: ["vault.read", "vault.write"],
+        authorizationServers: ["https://auth.example.com"],
+      },
+    });
+    browser = await launchChromium();
     owner = await browser.newContext({ viewport: { width: 1280, height: 860 }, colorScheme: "light" });
     page = await owner.newPage();
     page.setDefaultTimeout(15_000);
@@ -106,6 +109,8 @@ describe("the dashboard in Chromium", () => {
   afterAll(async () => {
     await browser?.close();
     await mcp?.close().catch(() => {});
+    await tides?.close().catch(() => {});
+    await vault?.close().catch(() => {});
     await server?.stop();
   });
 
@@ -127,13 +132,13 @@ describe("the dashboard in Chromium", () => {
   it("registers a real MCP server after testing the connection, and shows it turn healthy without reload", async () => {
     await page.getByRole("link", { name: "Register server" }).click();
     await page.getByLabel("Name", { exact: true }).fill("Bad Name");
-    await page.getByLabel("URL").fill("not a url");
+    await page.getByLabel("URL", { exact: true }).fill("not a url");
     await page.getByRole("button", { name: "Register server" }).click();
     await page.getByText(/must be a slug/).waitFor();
 
     await page.getByLabel("Name", { exact: true }).fill("weather");
     await page.getByLabel("Display name").fill("Weather");
-    await page.getByLabel("URL").fill(mcp.url);
+    await page.getByLabel("URL", { exact: true }).fill(mcp.url);
     await page
       .getByLabel("Description (Markdown)")
       .fill(
@@ -237,6 +242,7 @@ describe("the dashboard in Chromium", () => {
     await page.getByLabel("Email").fill("bob@example.com");
     await page.getByRole("button", { name: "Send invitation" }).click();
     await page.getByText("bob@example.com · member").waitFor();
+    const link = (await page.locator('[data-invitation-link="bob@example.com"]').textContent()) ?? "";
 
     const memberContext = await browser.newContext({ viewport: { width: 390, height: 844 } });
     const phone = await memberContext.newPage();
@@ -246,6 +252,9 @@ describe("the dashboard in Chromium", () => {
     await phone.getByLabel("Email").fill("bob@example.com");
     await phone.getByLabel("Password").fill(PASSWORD);
     await phone.getByRole("button", { name: "Create account" }).click();
+    // The invitation link the admin hands over (or the mail carries) is what lets Bob in.
+    await phone.getByRole("heading", { name: "Create an organization" }).waitFor();
+    await phone.goto(link);
     await phone.getByRole("button", { name: "Accept" }).click();
     await phone.locator('[data-server="weather"]').waitFor();
     await phone.screenshot({ path: join(SHOTS, "servers-phone-member.png"), fullPage: true });
@@ -260,7 +269,11 @@ describe("the dashboard in Chromium", () => {
     // Promoted to admin by the owner, the same user sees the write controls after a reload.
     await page.reload();
     await page.getByLabel("Role of bob@example.com").selectOption("admin");
-    await page.getByText("Role changed").waitFor();
+    await page
+      .getByRole("dialog", { name: "Change this member's role?" })
+      .getByRole("button", { name: "Make admin" })
+      .click();
+    await page.getByText("Bob Member is now admin").waitFor();
     await phone.reload();
     await phone.getByRole("button", { name: "Check now" }).waitFor();
     await memberContext.close();
@@ -278,6 +291,118 @@ describe("the dashboard in Chromium", () => {
       .getAttribute("value");
     await page.getByLabel("Organization").selectOption(acme ?? "");
     await page.locator('[data-server="weather"]').waitFor();
+  });
+
+  /** Registers a server through the form and waits for its page. */
+  const register = async (name: string, displayName: string, url: string) => {
+    await page.getByRole("link", { name: "Servers" }).click();
+    await page.getByRole("link", { name: "Register server" }).click();
+    await page.getByLabel("Name", { exact: true }).fill(name);
+    await page.getByLabel("Display name").fill(displayName);
+    await page.getByLabel("URL", { exact: true }).fill(url);
+    await page.getByRole("button", { name: "Register server" }).click();
+    await page.getByRole("heading", { name: displayName }).waitFor();
+  };
+
+  it("shows a changed tool set as a drift entry, and the marker goes once the admin approves it", async () => {
+    await register("tides", "Tides", tides.url);
+    await page.locator('[data-status="healthy"]').first().waitFor();
+    await expect.poll(() => page.getByTestId("protocol").textContent()).toBe("2026-07-28 (modern)");
+    await page.getByRole("button", { name: "Check now" }).click();
+    await page.getByText(/^Check: Healthy/).waitFor();
+    await page.locator('[data-tool="tide_times"]').waitFor();
+    await page.getByText("Prompts (1)").waitFor();
+    await page.getByRole("button", { name: "Approve current tools" }).click();
+    await page.getByText("Approved 2 tools: the gateway serves only these").waitFor();
+    await page.getByText(/the tools match the approved set/).waitFor();
+
+    tides.setTools([
+      { name: "tide_times", description: "High and low tides of any port, for any day" },
+      { name: "tide_height", description: "The water height now" },
+      { name: "storm_warning", description: "Warnings in force" },
+    ]);
+    await page.getByRole("button", { name: "Check now" }).click();
+    const changed = page.locator('[data-changed-tool="tide_times"]');
+    await changed.waitFor();
+    await page.getByRole("list", { name: "Tool change timeline" }).getByText("storm_warning").waitFor();
+    await page.getByText(/The tools changed since an admin approved them/).waitFor();
+    await changed.locator("summary").click();
+    await changed.getByText(/for any day/).waitFor();
+    await page.setViewportSize({ width: 1440, height: 900 });
+    await shoot(page, "server-tools");
+    await page.setViewportSize({ width: 1280, height: 860 });
+
+    await page.getByRole("link", { name: "Servers" }).click();
+    const row = page.locator('[data-server="tides"]');
+    await row.getByText("tools changed").waitFor();
+    await shoot(page, "servers-drifted");
+    await page.getByLabel("Tools", { exact: true }).selectOption("true");
+    await expect.poll(() => page.locator("[data-server]").count()).toBe(1);
+    await page.getByLabel("Tools", { exact: true }).selectOption("");
+
+    await row.getByRole("link", { name: "Tides" }).click();
+    await page.getByRole("button", { name: "Approve current tools" }).click();
+    await page.getByText("Approved 3 tools: the gateway serves only these").waitFor();
+    await page.getByRole("link", { name: "Servers" }).click();
+    await row.waitFor();
+    await expect.poll(() => row.getByText("tools changed").count()).toBe(0);
+  });
+
+  it("charts a server's gateway traffic and shows each key's calls, under the dashboard's CSP", async () => {
+    await page.locator('[data-server="tides"]').getByRole("link", { name: "Tides" }).click();
+    await page.getByRole("heading", { name: "Tides" }).waitFor();
+    const panel = page.getByRole("region", { name: "Gateway traffic, last 24 hours" });
+    await panel.getByText("No gateway calls in the last 24 hours").waitFor();
+    await page.getByRole("button", { name: "Create key" }).click();
+    await page.getByLabel("Name", { exact: true }).last().fill("agent");
+    await page.getByRole("button", { name: "Create", exact: true }).click();
+    await expect.poll(() => page.getByTestId("new-key").textContent()).toMatch(/^mcp_/);
+    const key = (await page.getByTestId("new-key").textContent()) ?? "";
+    await page.getByRole("button", { name: "I have stored it" }).click();
+
+    const client = new ModernClient({ name: "e2e", version: "1" }, { versionNegotiation: { mode: "auto" } });
+    await client.connect(
+      new ModernTransport(new URL(`${base}/gateway/acme-labs/tides/mcp`), {
+        requestInit: { headers: { authorization: `Bearer ${key}` } },
+      }),
+    );
+    for (let i = 0; i < 3; i++) await client.listTools();
+    await client.close();
+    await server.runtime.usage.flush();
+
+    await page.reload();
+    // uPlot draws on a canvas and styles its elements through CSSOM: nothing the CSP refuses.
+    await panel.locator("[data-testid=usage-chart] canvas").first().waitFor();
+    await expect
+      .poll(() => panel.getByTestId("usage-totals").textContent())
+      .toMatch(/^[1-9]\d* calls · 0 errors/);
+    await expect
+      .poll(() => page.locator('[data-key="agent"] [data-testid=key-calls]').textContent())
+      .toMatch(/ · [1-9]\d* calls? in 24 h$/);
+    await page.setViewportSize({ width: 1440, height: 900 });
+    await shoot(page, "server-traffic");
+    await page.setViewportSize({ width: 1280, height: 860 });
+    await page.getByRole("link", { name: "Servers" }).click();
+  });
+
+  it("shows an OAuth-protected server as sign-in required, with what it asks for, until a token is stored", async () => {
+    await register("vault", "Vault", vault.url);
+    await page.locator('[data-status="auth_required"]').first().waitFor();
+    const note = page.getByRole("region", { name: "Sign-in required" });
+    await note.getByText("https://auth.example.com").waitFor();
+    await note.getByText("vault.read").waitFor();
+    await note.getByText("vault.write").waitFor();
+    await shoot(page, "server-auth-required");
+
+    await note.getByRole("link", { name: "Add the header under Edit" }).click();
+    await page.getByRole("button", { name: "Add header" }).click();
+    await page.getByLabel("Header 1 name").fill("Authorization");
+    await page.getByLabel("Header 1 value").fill("Bearer vault-token");
+    await page.getByRole("button", { name: "Save changes" }).click();
+    await page.getByRole("heading", { name: "Vault" }).waitFor();
+    await page.getByRole("button", { name: "Check now" }).click();
+    await page.locator('[data-status="healthy"]').first().waitFor();
+    expect(await page.getByRole("region", { name: "Sign-in required" }).count()).toBe(0);
   });
 
   it("says when live updates drop, polls meanwhile, and reconnects", async () => {

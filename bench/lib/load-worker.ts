@@ -1,5 +1,6 @@
 import autocannon from "autocannon";
 import { ownCpuMs } from "./cpu";
+import { quantile, round } from "./stats";
 
 /**
  * The load generator, in a process of its own so that it does not share the server's event loop.
@@ -9,11 +10,17 @@ export interface LoadScenario {
   url: string;
   connections: number;
   durationSeconds: number;
-  /** Request kinds: a fixed path, a path picked at random per request, or create-then-delete. */
-  kind: "path" | "random-path" | "create-delete";
+  /**
+   * Request kinds: a fixed path, a path picked at random per request, create-then-delete, or an
+   * MCP call (`body` POSTed to the path, each connection holding one session's headers throughout,
+   * as a client holds its key).
+   */
+  kind: "path" | "random-path" | "create-delete" | "mcp-call";
   paths: string[];
   /** Headers per session; requests take them round-robin, so every session is in use at once. */
   sessions: Record<string, string>[];
+  /** The JSON-RPC request an `mcp-call` sends. */
+  body?: string;
 }
 
 export interface LoadResult {
@@ -28,9 +35,16 @@ export interface LoadResult {
   requests: number;
   /** CPU time the load generator itself spent, in ms. */
   loadCpuMs: number;
+  /**
+   * `mcp-call` only: 2xx answers that were not a JSON-RPC result (an error from the gateway or
+   * the server), and p50 and p99 to the microsecond (autocannon's own are whole milliseconds).
+   */
+  rpcErrors?: number;
+  p50Precise?: number;
+  p99Precise?: number;
 }
 
-/** What a connection remembers between its create and its delete. */
+/** What a connection remembers: its session's headers, and the id between a create and its delete. */
 type Context = { headers?: Record<string, string>; id?: string };
 
 function run(s: LoadScenario): Promise<LoadResult> {
@@ -38,6 +52,8 @@ function run(s: LoadScenario): Promise<LoadResult> {
   const session = () => s.sessions[turn++ % s.sessions.length] ?? {};
   const pick = () => s.paths[Math.floor(Math.random() * s.paths.length)] ?? "/";
   let created = 0;
+  let rpcErrors = 0;
+  const latencies: number[] = [];
 
   const requests: autocannon.Request[] =
     s.kind === "create-delete"
@@ -73,24 +89,48 @@ function run(s: LoadScenario): Promise<LoadResult> {
                 : (undefined as unknown as autocannon.Request),
           },
         ]
-      : [
-          {
-            method: "GET",
-            setupRequest: (req) => ({
-              ...req,
-              path: s.kind === "random-path" ? pick() : s.paths[0],
-              headers: session(),
-            }),
-          },
-        ];
+      : s.kind === "mcp-call"
+        ? [
+            {
+              method: "POST",
+              path: s.paths[0],
+              setupRequest: (req, context: Context) => {
+                context.headers ??= session();
+                return { ...req, headers: context.headers, body: s.body };
+              },
+              // A JSON-RPC error arrives in a 200: only a result counts as served.
+              onResponse: (status, body) => {
+                if (status >= 200 && status < 300 && !body.includes('"result":')) rpcErrors++;
+              },
+            },
+          ]
+        : [
+            {
+              method: "GET",
+              setupRequest: (req) => ({
+                ...req,
+                path: s.kind === "random-path" ? pick() : s.paths[0],
+                headers: session(),
+              }),
+            },
+          ];
 
   const cpuBefore = ownCpuMs();
   return new Promise((resolve, reject) => {
-    autocannon(
+    const instance = autocannon(
       { url: s.url, connections: s.connections, duration: s.durationSeconds, requests },
       (err, result) => {
         if (err) return reject(err);
+        const precise =
+          s.kind === "mcp-call"
+            ? {
+                rpcErrors,
+                p50Precise: round(quantile(latencies, 0.5), 3),
+                p99Precise: round(quantile(latencies, 0.99), 3),
+              }
+            : {};
         resolve({
+          ...precise,
           requestsPerSecond: result.requests.average,
           p50: result.latency.p50,
           p99: result.latency.p99,
@@ -102,6 +142,11 @@ function run(s: LoadScenario): Promise<LoadResult> {
         });
       },
     );
+    // Each answer's time in ms, as a fraction (as autocannon measures it, before it rounds).
+    if (s.kind === "mcp-call")
+      instance.on("response", (_client, status: number, _bytes, ms: number) => {
+        if (status >= 200 && status < 300) latencies.push(ms);
+      });
   });
 }
 

@@ -2,13 +2,9 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { sql } from "drizzle-orm";
-import pino from "pino";
-import { type Config, loadConfig } from "../../apps/server/src/config";
+import { loadConfig } from "../../apps/server/src/config";
 import { type Database, type Db, queryRows } from "../../apps/server/src/db/client";
-import { systemClock } from "../../apps/server/src/lib/clock";
-import { createSecretBox } from "../../apps/server/src/lib/secrets";
-import { createMemoryBus } from "../../apps/server/src/modules/events/bus";
-import { createProber } from "../../apps/server/src/modules/health/probe";
+import { createRuntime, type Runtime } from "../../apps/server/src/runtime";
 import { createScheduler } from "../../apps/server/src/worker/scheduler";
 import { startCpuMeter } from "./cpu";
 import { type BenchDbKind, openBenchDatabase } from "./database";
@@ -38,12 +34,17 @@ export interface SweepRun {
   databaseCpuMs: number | null;
 }
 
-/** Switchboard's defaults, with a data directory of the benchmark's own for generated secrets. */
+/**
+ * Switchboard's defaults, with a data directory of the benchmark's own for generated secrets, the
+ * loopback fleet allowed, and warnings only in the log.
+ */
 const shippedConfig = () =>
   loadConfig({
     NODE_ENV: "production",
     DATA_DIR: mkdtempSync(join(tmpdir(), "switchboard-sweep-")),
     AUTH_SECRET: "x".repeat(40),
+    ALLOW_PRIVATE_TARGETS: "true",
+    LOG_LEVEL: "warn",
   });
 
 /** Registers one server per URL in a tenant of its own. */
@@ -65,18 +66,17 @@ async function makeAllDue(db: Db): Promise<void> {
 }
 
 /** Starts a scheduler as Switchboard ships it and waits until it has checked every server once. */
-async function sweepOnce(kind: BenchDbKind, config: Config, db: Db, hanging: number): Promise<SweepRun> {
+async function sweepOnce(kind: BenchDbKind, runtime: Runtime, hanging: number): Promise<SweepRun> {
+  const { db, config } = runtime;
   await makeAllDue(db);
   const [total] = await queryRows<{ n: number }>(db, sql`SELECT count(*)::int AS n FROM mcp_servers`);
   const count = total?.n ?? 0;
+  // Unpaced: the sweep measures how fast a whole fleet can be checked, not the catch-up pace.
   const scheduler = createScheduler({
-    db,
-    clock: systemClock,
-    probe: createProber({ ...config.probe, allowPrivate: true }),
-    secrets: createSecretBox(config.secretsKey),
-    events: createMemoryBus(),
-    log: pino({ level: "warn" }),
+    ...runtime,
     ...config.scheduler,
+    maxRate: 100_000,
+    probe: runtime.scheduledProbe,
     leaseMs: config.probe.timeoutMs * 3,
   });
 
@@ -133,7 +133,7 @@ async function sweepOnce(kind: BenchDbKind, config: Config, db: Db, hanging: num
 }
 
 let database: Database | null = null;
-const config = shippedConfig();
+let runtime: Runtime | null = null;
 let kind: BenchDbKind = "pglite";
 
 async function handle(command: SweeperCommand): Promise<unknown> {
@@ -141,12 +141,15 @@ async function handle(command: SweeperCommand): Promise<unknown> {
     kind = command.kind;
     database = await openBenchDatabase(kind, "sweep");
     await register(database.db, command.urls);
+    runtime = await createRuntime(shippedConfig(), { database });
     return { ready: true };
   }
-  if (!database) throw new Error("the sweeper was not set up");
-  if (command.type === "sweep") return { run: await sweepOnce(kind, config, database.db, command.hanging) };
+  if (!database || !runtime) throw new Error("the sweeper was not set up");
+  if (command.type === "sweep") return { run: await sweepOnce(kind, runtime, command.hanging) };
+  await runtime.close();
   await database.close();
   database = null;
+  runtime = null;
   return { stopped: true };
 }
 

@@ -1,146 +1,182 @@
 import websocket from "@fastify/websocket";
 import Fastify, { LogController } from "fastify";
 import { validatorCompiler, type ZodTypeProvider } from "fastify-type-provider-zod";
-import { Redis } from "ioredis";
-import { createAuth } from "./auth/auth";
-import { createSessionCache } from "./auth/session-cache";
-import type { Config } from "./config";
-import type { Db } from "./db/client";
-import { type Clock, systemClock } from "./lib/clock";
-import type { ServiceDeps } from "./lib/context";
 import { auditRoutes } from "./modules/audit/routes";
-import type { EventBus } from "./modules/events/bus";
+import { authRoutes } from "./modules/auth/routes";
 import { eventRoutes } from "./modules/events/routes";
-import type { Prober } from "./modules/health/probe";
+import { createGateway } from "./modules/gateway/proxy";
+import { gatewayRoutes } from "./modules/gateway/routes";
 import { healthRoutes } from "./modules/health/routes";
 import { keyRoutes } from "./modules/keys/routes";
 import { platformRoutes } from "./modules/platform/routes";
+import { catalogRoutes } from "./modules/registry/catalog-routes";
+import { registryRoutes } from "./modules/registry/routes";
 import { serverRoutes } from "./modules/servers/routes";
-import { authPlugin } from "./plugins/auth";
+import { usageRoutes } from "./modules/usage/routes";
+import { authenticatePlugin } from "./plugins/authenticate";
 import { correlationId, correlationPlugin } from "./plugins/correlation";
-import { errorsPlugin } from "./plugins/errors";
+import { errorsPlugin, frameworkError } from "./plugins/errors";
 import { openapiPlugin } from "./plugins/openapi";
-import { createAuthLimiter, mcpRateLimitPlugin } from "./plugins/rate-limit";
-import { createMemoryStore, createRedisStore } from "./plugins/rate-limit-store";
+import { createAuthLimiter, ipRateLimitPlugin, mcpRateLimitPlugin } from "./plugins/rate-limit";
 import { securityPlugin } from "./plugins/security";
 import { serializerCompiler } from "./plugins/serializer";
+import { telemetryPlugin } from "./plugins/telemetry";
 import { webPlugin } from "./plugins/web";
-import { createServices } from "./services";
+import type { Runtime } from "./runtime";
 
 export const BODY_LIMIT = 1024 * 1024;
+/**
+ * The longest path segment routed (find-my-way's default is 100): the catalog's paths carry a
+ * registry name (up to 200 characters) and a version (up to 255, each up to 3 bytes of UTF-8,
+ * each byte 3 characters percent-encoded: 2,295).
+ */
+export const MAX_PARAM_LENGTH = 2_400;
 
-/** Paths whose values never reach a log line. */
-export const LOG_REDACT = [
-  "req.headers.authorization",
-  "req.headers.cookie",
-  'req.headers["x-api-key"]',
-  'res.headers["set-cookie"]',
-  "headers",
-  "*.headers[*].value",
-  "key",
-  "*.key",
-  "token",
-  "*.token",
-  "password",
-  "*.password",
-];
-
-export interface AppDeps {
-  config: Config;
-  db: Db;
-  clock?: Clock;
-  /** Where log lines go instead of stdout (tests read them back). */
-  logStream?: { write(line: string): void };
-  /** An event bus to share (tests, several apps in one process); else one from config, closed with the app. */
-  events?: EventBus;
-  /** A prober to use instead of the real one. */
-  probe?: Prober;
-}
-
-/** Builds the whole HTTP application without listening, so tests can `inject` into it. */
-export async function buildApp({ config, db, clock = systemClock, logStream, events, probe }: AppDeps) {
+/**
+ * Builds the whole HTTP application on a runtime, without listening, so tests can `inject` into
+ * it. The app owns nothing: closing it leaves the runtime's effects to `runtime.close()`.
+ */
+export async function buildApp(runtime: Runtime) {
+  const { config, db, clock, bus } = runtime;
+  const { http } = config;
   const app = Fastify({
     bodyLimit: BODY_LIMIT,
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    // Paths refused before routing (bad percent-encoding, a segment too long) as problem+json too.
+    frameworkErrors: frameworkError,
+    // The client's address (request.ip: audit rows, rate limits) comes from X-Forwarded-For only
+    // when TRUST_PROXY says which proxies set it.
+    trustProxy: config.trustProxy,
+    // A request must arrive whole in time, so that slow or endless bodies hold nothing for long.
+    // Node's requestTimeout bounds receiving the request only: long answers (the gateway's
+    // streams, the events socket) are not cut by it.
+    requestTimeout: http.requestTimeoutMs,
+    keepAliveTimeout: http.keepAliveTimeoutMs,
+    connectionTimeout: http.connectionTimeoutMs,
+    http: {
+      headersTimeout: http.headersTimeoutMs,
+      // How often Node looks for requests past their time (30 s by default, longer than the limits).
+      connectionsCheckingInterval: Math.min(1000, Math.max(50, Math.floor(http.headersTimeoutMs / 4))),
+    },
+    // Served while stopping, with `Connection: close` (below): Fastify's own 503 is not problem+json.
+    return503OnClosing: false,
     genReqId: correlationId,
     logController: new LogController({ requestIdLogLabel: "correlationId" }),
-    logger: {
-      level: config.logLevel,
-      redact: { paths: LOG_REDACT, censor: "[redacted]" },
-      ...(logStream ? { stream: logStream } : {}),
-    },
+    loggerInstance: runtime.log,
   }).withTypeProvider<ZodTypeProvider>();
+  // A graceful stop waits for the requests in flight, then for their connections to close. Each
+  // answer given while stopping says `Connection: close`, or its keep-alive connection would hold
+  // the stop open until the client left or the keep-alive timeout ran out (72 s by default, past
+  // the 15 s a stop is given). Fastify says so itself for requests that arrive while it stops, and
+  // these are served (the database closes after the server), not refused with its own 503 body.
+  let stopping = false;
+  app.addHook("preClose", async () => {
+    stopping = true;
+  });
+  app.addHook("onSend", (_request, reply, payload, done) => {
+    if (stopping) reply.header("connection", "close");
+    done(null, payload);
+  });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   // JSON is the only body the API speaks; anything else is a 415.
   app.removeContentTypeParser(["text/plain"]);
 
-  const sessions = createSessionCache({
-    ttlMs: config.session.cacheSeconds * 1000,
-    now: () => clock.now().getTime(),
-  });
-  const auth = createAuth({ db, config, log: app.log, sessions });
-  const redis = config.redisUrl
-    ? new Redis(config.redisUrl, {
-        enableOfflineQueue: false,
-        maxRetriesPerRequest: 0,
-        commandTimeout: 500,
-        lazyConnect: false,
-      })
-    : null;
-  if (redis) {
-    redis.on("error", () => {}); // the store logs what matters, once per outage
-    app.addHook("onClose", async () => {
-      redis.disconnect();
-    });
-  }
-  const limitStore = redis
-    ? createRedisStore({ redis, prefix: config.redisPrefix, log: app.log })
-    : createMemoryStore();
+  await app.register(telemetryPlugin, { metrics: runtime.metrics, tracing: runtime.tracing });
   await app.register(correlationPlugin);
   await app.register(errorsPlugin);
-  await app.register(securityPlugin, { baseUrl: config.baseUrl, corsOrigins: config.corsOrigins });
+  await app.register(securityPlugin, {
+    baseUrl: config.baseUrl,
+    corsOrigins: config.trustedOrigins,
+    gatewayCorsOrigins: config.gateway.corsOrigins,
+  });
   await app.register(openapiPlugin);
-  await app.register(authPlugin, {
-    auth,
+  await app.register(authRoutes, {
+    auth: runtime.auth,
+    sessions: runtime.sessions,
+    limiter: createAuthLimiter(runtime.authLimitStore, config.rateLimits, runtime.metrics),
     db,
-    clock,
-    sessions,
-    limiter: createAuthLimiter(limitStore, config.rateLimits),
+    bus,
+    baseUrl: config.baseUrl,
+    trustedOrigins: config.trustedOrigins,
+  });
+  await app.register(authenticatePlugin, {
+    resolveSession: runtime.resolveSession,
+    verifyKey: runtime.keys.verify,
   });
   await app.register(platformRoutes, { db });
   await app.register(webPlugin, { dist: config.webDist });
 
-  const { services, close } = createServices({ config, db, clock, log: app.log, events, probe });
-  app.addHook("onClose", close);
+  await app.register(gatewayRoutes, {
+    maxBodyBytes: config.gateway.maxBodyBytes,
+    handle: createGateway({
+      resolver: runtime.gateway,
+      secrets: runtime.secrets,
+      dispatcher: runtime.gatewayDispatcher,
+      limitStore: runtime.limitStore,
+      bus,
+      log: runtime.log.child({ component: "gateway" }),
+      options: { ...config.gateway, ratePerMinute: config.rateLimits.gateway },
+      metrics: runtime.metrics,
+      tracing: runtime.tracing,
+      usage: runtime.usage,
+    }),
+  });
 
+  await app.register(async (catalog) => {
+    await catalog.register(ipRateLimitPlugin, {
+      max: config.rateLimits.catalogPerIp,
+      prefix: "catalog-ip",
+      store: runtime.limitStore,
+    });
+    await catalog.register(catalogRoutes, {
+      db,
+      baseUrl: config.baseUrl,
+      resolveSession: runtime.resolveSession,
+      verifyKey: runtime.keys.verify,
+    });
+  });
+
+  const core = { db, clock, bus };
   await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
   await app.register(
     async (mcp) => {
       mcp.addHook("onRequest", app.authenticate);
-      await mcp.register(mcpRateLimitPlugin, { limits: config.rateLimits, store: limitStore });
-      await mcp.register(serverRoutes, services);
-      await mcp.register(keyRoutes, services);
-      await mcp.register(healthRoutes, services);
-      await mcp.register(auditRoutes, services);
+      await mcp.register(mcpRateLimitPlugin, {
+        limits: config.rateLimits,
+        store: runtime.limitStore,
+        metrics: runtime.metrics,
+      });
+      await mcp.register(serverRoutes, {
+        ...core,
+        secrets: runtime.secrets,
+        guardTarget: runtime.guardTarget,
+        serverTotals: runtime.serverTotals,
+      });
+      await mcp.register(registryRoutes, {
+        ...core,
+        secrets: runtime.secrets,
+        guardTarget: runtime.guardTarget,
+        serverTotals: runtime.serverTotals,
+        dispatcher: runtime.dispatcher,
+        registryFetch: config.registryImport,
+        baseUrl: config.baseUrl,
+      });
+      await mcp.register(keyRoutes, core);
+      await mcp.register(healthRoutes, { ...core, probe: runtime.probe, secrets: runtime.secrets });
+      await mcp.register(auditRoutes, core);
+      await mcp.register(usageRoutes, core);
       await mcp.register(eventRoutes, {
-        events: services.events,
+        bus,
+        resolveSession: runtime.resolveSession,
         heartbeatSeconds: config.eventsHeartbeatSeconds,
+        maxSocketsPerUser: config.eventsMaxSocketsPerUser,
+        metrics: runtime.metrics,
       });
     },
     { prefix: "/mcp" },
   );
-
-  app.decorate("auth", auth);
-  app.decorate("services", services);
   return app;
 }
 
 export type App = Awaited<ReturnType<typeof buildApp>>;
-
-declare module "fastify" {
-  interface FastifyInstance {
-    auth: ReturnType<typeof createAuth>;
-    /** The effects services run with, for the scheduler that shares them. */
-    services: ServiceDeps;
-  }
-}

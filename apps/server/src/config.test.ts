@@ -29,6 +29,16 @@ describe("loadConfig", () => {
     expect(statSync(join(dir, "auth-secret")).mode & 0o777).toBe(0o600);
   });
 
+  it("refuses more than one web worker without PostgreSQL and Redis, naming WEB_CONCURRENCY", () => {
+    expect(loadConfig({ DATA_DIR: tmp() }).webConcurrency).toBe(1);
+    for (const env of [{}, { DATABASE_URL: "postgres://db/x" }, { REDIS_URL: "redis://cache" }])
+      expect(() => loadConfig({ DATA_DIR: tmp(), WEB_CONCURRENCY: "2", ...env })).toThrow(
+        /WEB_CONCURRENCY: /,
+      );
+    const both = { DATABASE_URL: "postgres://db/x", REDIS_URL: "redis://cache" };
+    expect(loadConfig({ DATA_DIR: tmp(), WEB_CONCURRENCY: "2", ...both }).webConcurrency).toBe(2);
+  });
+
   it("prefers AUTH_SECRET from the environment", () => {
     const secret = "s".repeat(40);
     expect(loadConfig({ DATA_DIR: tmp(), AUTH_SECRET: secret }).authSecret).toBe(secret);

@@ -1,32 +1,51 @@
 import { parseArgs } from "node:util";
 import pino from "pino";
+import { probeCommand } from "./cli/probe";
+import { exportCommand, importCommand, type WithRuntime } from "./cli/registry";
+import { isClusterWorker, startCluster, startClusterWorker } from "./cluster";
 import { ConfigError, loadConfig } from "./config";
 import { migrate, rollback } from "./db/migrate";
 import { startDemo } from "./demo/run";
-import { openConfiguredDatabase, startServer } from "./server";
+import { createLogger, createRuntime, openConfiguredDatabase } from "./runtime";
+import { startServer } from "./server";
 import { startWorker } from "./worker/run";
 
 const USAGE = `Usage: switchboard <command>
 
   start                    migrate the database, then serve the API and dashboard (and run health checks
-                           unless SCHEDULER=off)
+                           unless SCHEDULER=off); WEB_CONCURRENCY=N serves from N worker processes
   worker                   run only the health scheduler
   demo                     start with a demo user, organization and three local MCP servers
   db migrate               apply pending migrations
   db rollback [--to V]     roll back the newest migration, or every one after version V (e.g. 0000);
                            --to none rolls back everything
+  probe <url> [options]    probe one MCP server as the health checks do, and print the verdict
+                           (switchboard probe --help)
+  export --org <slug> [--out file]
+                           write the organization's servers as server.json documents
+  import <file|url> --org <slug> [--dry-run]
+                           import server.json documents, or a /v0.1 registry's servers, into the
+                           organization (switchboard import --help)
 `;
 
 async function main(argv: string[]) {
   const [command, sub, ...rest] = argv;
+  // Needs no data directory, database or secrets: it only speaks to the server it is given.
+  if (command === "probe") {
+    process.exitCode = await probeCommand(argv.slice(1), (text) => process.stdout.write(text));
+    return;
+  }
   const config = loadConfig();
 
-  const run = { start: startServer, worker: startWorker, demo: startDemo }[
-    command as "start" | "worker" | "demo"
-  ];
+  const start = isClusterWorker()
+    ? startClusterWorker
+    : config.webConcurrency > 1
+      ? startCluster
+      : startServer;
+  const run = { start, worker: startWorker, demo: startDemo }[command as "start" | "worker" | "demo"];
   if (run) {
     const running = await run(config);
-    const log = "app" in running ? running.app.log : running.log;
+    const { log } = running.runtime;
     let stopping = false;
     const shutdown = (signal: string) => {
       if (stopping) return;
@@ -50,9 +69,26 @@ async function main(argv: string[]) {
     return;
   }
 
+  if (command === "export" || command === "import") {
+    // Acts on the database directly, as the operator: migrated first, as \`start\` does. Log lines
+    // go to stderr, so that stdout is the command's answer (an export can be piped).
+    const withRuntime: WithRuntime = async (fn) => {
+      const runtime = await createRuntime(config, { logStream: process.stderr });
+      try {
+        await migrate(runtime.db);
+        return await fn(runtime);
+      } finally {
+        await runtime.close();
+      }
+    };
+    const run = command === "export" ? exportCommand : importCommand;
+    process.exitCode = await run(argv.slice(1), withRuntime, (text) => process.stdout.write(text));
+    return;
+  }
+
   if (command === "db" && (sub === "migrate" || sub === "rollback")) {
     const { values } = parseArgs({ args: rest, options: { to: { type: "string" } } });
-    const database = await openConfiguredDatabase(config);
+    const database = await openConfiguredDatabase(config, createLogger(config));
     try {
       if (sub === "migrate") {
         const applied = await migrate(database.db);

@@ -2,7 +2,7 @@ import type { SocketMessage } from "@switchboard/shared";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import WebSocket from "ws";
 import { type RunningMcpServer, startMcpServer } from "../src/demo/mcp-servers";
-import { as, createTenant, createTestApp, type Tenant, type TestApp } from "./app";
+import { as, createTenant, createTestApp, secondInstance, type Tenant, type TestApp } from "./app";
 
 /** A WebSocket client that keeps every message it receives. */
 async function connect(base: string, cookie?: string) {
@@ -26,7 +26,7 @@ async function connect(base: string, cookie?: string) {
   return { ws, messages, waitFor };
 }
 
-async function listen(t: TestApp) {
+async function listen(t: Pick<TestApp, "app">) {
   await t.app.listen({ host: "127.0.0.1", port: 0 });
   const { port } = t.app.server.address() as { port: number };
   return `http://127.0.0.1:${port}`;
@@ -53,6 +53,33 @@ describe("live events over /mcp/events", () => {
 
   it("refuses a socket without a session", async () => {
     await expect(connect(base)).rejects.toThrow("HTTP 401");
+  });
+
+  it("forwards only its organization's public events, and only the fields the contract names", async () => {
+    const client = await connect(base, a.member.cookie);
+    try {
+      await client.waitFor((m) => m.type === "hello");
+      const serverId = "00000000-0000-4000-8000-0000000000e1";
+      // Internal events, and another organization's public ones, never reach this socket.
+      await t.runtime.bus.publish({ type: "api_key.revoked", tenantId: a.orgId, keyId: serverId });
+      await t.runtime.bus.publish({ type: "tenant.deleted", tenantId: a.orgId });
+      await t.runtime.bus.publish({
+        type: "public",
+        tenantId: b.orgId,
+        event: { type: "server.deleted", serverId: "00000000-0000-4000-8000-0000000000b0" },
+      });
+      const leaky = { type: "server.deleted", serverId, internalNote: "not for browsers" };
+      await t.runtime.bus.publish({ type: "public", tenantId: a.orgId, event: leaky as never });
+      const got = await client.waitFor((m) => m.type === "server.deleted");
+      expect(got).toEqual({ type: "server.deleted", serverId });
+      await new Promise((r) => setTimeout(r, 100));
+      expect(client.messages.map((m) => m.type).filter((type) => type !== "heartbeat")).toEqual([
+        "hello",
+        "server.deleted",
+      ]);
+    } finally {
+      client.ws.close();
+    }
   });
 
   it("greets, sends heartbeats, and streams the tenant's server and health events", async () => {
@@ -153,7 +180,7 @@ describe("live events over /mcp/events", () => {
 
 describe.runIf(process.env.TEST_REDIS_URL)("live events across instances through Redis", () => {
   let one: TestApp;
-  let two: TestApp;
+  let two: Awaited<ReturnType<typeof secondInstance>>;
   beforeAll(async () => {
     const env = {
       REDIS_URL: process.env.TEST_REDIS_URL as string,
@@ -161,18 +188,10 @@ describe.runIf(process.env.TEST_REDIS_URL)("live events across instances through
     };
     one = await createTestApp("pglite", { env });
     // The second instance shares the first one's database, as instances behind one load balancer do.
-    const { buildApp } = await import("../src/app");
-    two = {
-      ...one,
-      app: await buildApp({
-        config: { ...one.config, redisUrl: env.REDIS_URL },
-        db: one.database.db,
-        logStream: { write: () => {} },
-      }),
-    };
+    two = await secondInstance(one);
   });
   afterAll(async () => {
-    await two.app.close();
+    await two.close();
     await one.close();
   });
 

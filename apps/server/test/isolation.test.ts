@@ -61,6 +61,7 @@ describe.each(testDatabaseKinds())("tenant isolation on %s", (kind) => {
 
   const routes = () => [
     { method: "GET" as const, url: `/mcp/servers/${serverA}` },
+    { method: "GET" as const, url: `/mcp/servers/${serverA}/server.json` },
     { method: "PATCH" as const, url: `/mcp/servers/${serverA}`, payload: { description: "hijacked" } },
     {
       method: "PATCH" as const,

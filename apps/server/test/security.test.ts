@@ -2,10 +2,9 @@ import { createServer, type Server, Socket } from "node:net";
 import { sql } from "drizzle-orm";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { buildApp } from "../src/app";
 import { queryRows } from "../src/db/client";
 import { type RunningMcpServer, startMcpServer } from "../src/demo/mcp-servers";
-import { as, createTenant, createTestApp, ORIGIN, type TestApp } from "./app";
+import { as, createTenant, createTestApp, ORIGIN, secondInstance, type TestApp } from "./app";
 
 /** The shipped defaults, which the shared test app raises so that suites can sign many users up. */
 const DEFAULT_LIMITS = {
@@ -150,7 +149,7 @@ async function redisRelay(target = new URL(process.env.TEST_REDIS_URL ?? "redis:
 describe.runIf(process.env.TEST_REDIS_URL)("rate limits in Redis", () => {
   let t: TestApp;
   let relay: Awaited<ReturnType<typeof redisRelay>>;
-  let second: Awaited<ReturnType<typeof buildApp>>;
+  let second: Awaited<ReturnType<typeof secondInstance>>;
   const prefix = `${inject("runId")}:limits:`;
 
   beforeAll(async () => {
@@ -159,7 +158,7 @@ describe.runIf(process.env.TEST_REDIS_URL)("rate limits in Redis", () => {
       env: { REDIS_URL: relay.url(), REDIS_PREFIX: prefix, RATE_LIMIT_MEMBER: "10" },
     });
     // A second instance on the same database and the same Redis.
-    second = await buildApp({ config: t.config, db: t.database.db, logStream: { write: () => {} } });
+    second = await secondInstance(t);
   });
   afterAll(async () => {
     await second.close();
@@ -174,7 +173,7 @@ describe.runIf(process.env.TEST_REDIS_URL)("rate limits in Redis", () => {
   it("shares one member's limit between two instances", async () => {
     const tenant = await createTenant(t.app);
     const one = as(t.app, tenant.member);
-    const two = as(second, tenant.member);
+    const two = as(second.app, tenant.member);
     for (let i = 0; i < 5; i++) {
       expect((await one({ method: "GET", url: "/mcp/servers" })).statusCode).toBe(200);
       expect((await two({ method: "GET", url: "/mcp/servers" })).statusCode).toBe(200);
@@ -249,11 +248,17 @@ describe("security headers, CORS and CSRF", () => {
     try {
       const res = await https.app.inject({ method: "GET", url: "/healthz" });
       expect(res.headers["strict-transport-security"]).toMatch(/max-age=31536000/);
-      const signUpRes = await https.app.inject({
+      await https.app.inject({
         method: "POST",
         url: "/api/auth/sign-up/email",
         headers: { origin: "https://switchboard.example.com" },
         payload: { email: "tls@example.com", password: "correct-horse-battery", name: "T" },
+      });
+      const signUpRes = await https.app.inject({
+        method: "POST",
+        url: "/api/auth/sign-in/email",
+        headers: { origin: "https://switchboard.example.com" },
+        payload: { email: "tls@example.com", password: "correct-horse-battery" },
       });
       const cookie = ([] as string[])
         .concat(signUpRes.headers["set-cookie"] ?? [])
@@ -293,6 +298,21 @@ describe("security headers, CORS and CSRF", () => {
       headers: { origin: "https://evil.example.com", cookie: tenant.admin.cookie },
     });
     expect(get.headers["access-control-allow-origin"]).toBeUndefined();
+  });
+
+  it("refuses an OPTIONS request that is no preflight as problem+json, from any origin", async () => {
+    for (const origin of ["http://localhost:3000", "https://evil.example.com"]) {
+      for (const url of ["/mcp/servers", "/api/auth/get-session", "/gateway/acme/weather/mcp"]) {
+        const res = await t.app.inject({ method: "OPTIONS", url, headers: { origin } });
+        expect(res.statusCode, `${origin} ${url}`).toBe(400);
+        expect(res.headers["content-type"]).toMatch(/^application\/problem\+json/);
+        expect(res.json()).toMatchObject({
+          code: "VALIDATION",
+          detail: expect.stringMatching(/Access-Control-Request-Method/),
+        });
+        expect(res.headers["access-control-allow-methods"]).toBeUndefined();
+      }
+    }
   });
 
   it("refuses a cookie-authenticated write from a foreign or missing origin, and changes nothing", async () => {

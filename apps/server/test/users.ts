@@ -19,16 +19,28 @@ export interface TestUser {
   cookie: string;
 }
 
-/** Signs a new user up through Better-Auth and returns their session cookie. */
+export const PASSWORD = "correct-horse-battery";
+
+/**
+ * Signs a new user up through Better-Auth, then in (sign-up gives no session, so that it answers
+ * the same for a taken address), and returns their session cookie.
+ */
 export async function signUp(app: App, email = `user-${randomUUID()}@example.com`): Promise<TestUser> {
   const res = await app.inject({
     method: "POST",
     url: "/api/auth/sign-up/email",
     headers: ORIGIN,
-    payload: { email, password: "correct-horse-battery", name: email.split("@")[0] },
+    payload: { email, password: PASSWORD, name: email.split("@")[0] },
   });
   if (res.statusCode !== 200) throw new Error(`sign-up failed: ${res.statusCode} ${res.body}`);
-  return { id: res.json().user.id, email, cookie: cookieOf(res) };
+  const signIn = await app.inject({
+    method: "POST",
+    url: "/api/auth/sign-in/email",
+    headers: ORIGIN,
+    payload: { email, password: PASSWORD },
+  });
+  if (signIn.statusCode !== 200) throw new Error(`sign-in failed: ${signIn.statusCode} ${signIn.body}`);
+  return { id: signIn.json().user.id, email, cookie: cookieOf(signIn) };
 }
 
 /** Creates an organization (which becomes the user's active one) and returns its id. */
@@ -52,11 +64,11 @@ export async function addMember(app: App, owner: TestUser, orgId: string, user: 
     payload: { email: user.email, role, organizationId: orgId },
   });
   if (res.statusCode !== 200) throw new Error(`invite-member failed: ${res.statusCode} ${res.body}`);
+  // The invitation link, as the invitee opens it (it proves their address).
   const accepted = await app.inject({
     method: "POST",
-    url: "/api/auth/organization/accept-invitation",
+    url: `/api/invitations/${res.json().id}/accept`,
     headers: { ...ORIGIN, cookie: user.cookie },
-    payload: { invitationId: res.json().id },
   });
   if (accepted.statusCode !== 200)
     throw new Error(`accept-invitation failed: ${accepted.statusCode} ${accepted.body}`);
@@ -92,7 +104,7 @@ export async function createTenant(app: App): Promise<Tenant> {
 }
 
 type InjectArgs = {
-  method: "GET" | "POST" | "PATCH" | "DELETE";
+  method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
   url: string;
   payload?: unknown;
   headers?: Record<string, string>;

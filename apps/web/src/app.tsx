@@ -1,14 +1,16 @@
 import { useQueryClient } from "@tanstack/react-query";
-import { lazy, Suspense, useEffect } from "react";
-import { Redirect, Route, Switch } from "wouter";
+import { lazy, type ReactNode, Suspense, useEffect } from "react";
+import { Link, Redirect, Route, Switch, useLocation, useSearch } from "wouter";
 import { Layout } from "./components/layout";
 import { Toaster } from "./components/toaster";
 import { Spinner } from "./components/ui";
 import { applyServerEvent } from "./features/servers/queries";
 import { ServersPage } from "./features/servers/servers-page";
-import { InvitationsBanner } from "./features/session/invitations";
+import { InvitationPage, InvitationsBanner } from "./features/session/invitations";
+import { nextPage, signInFor } from "./features/session/next-page";
 import { sessionKeys, useSession } from "./features/session/session";
 import { useLiveEvents } from "./lib/events";
+import { Titled } from "./lib/title";
 
 // Every page but the servers list loads on first visit, so that the first render parses only
 // what it shows (Markdown, charts and forms stay out of the main bundle).
@@ -23,6 +25,9 @@ const ServerForm = lazy(() =>
 );
 const EditServerPage = lazy(() =>
   import("./features/servers/server-form").then((m) => ({ default: m.EditServerPage })),
+);
+const ImportPage = lazy(() =>
+  import("./features/registry/import-page").then((m) => ({ default: m.ImportPage })),
 );
 const CreateOrgPage = lazy(() =>
   import("./features/session/create-org-page").then((m) => ({ default: m.CreateOrgPage })),
@@ -40,8 +45,8 @@ export function App() {
   );
 }
 
-function Routes() {
-  const { loading, user, activeOrganization, canManage } = useSession();
+export function Routes() {
+  const { loading, user, activeOrganization } = useSession();
   const client = useQueryClient();
   const live = useLiveEvents(
     !!user && !!activeOrganization,
@@ -67,13 +72,17 @@ function Routes() {
       <Suspense fallback={loadingPage}>
         <Switch>
           <Route path="/sign-up">
-            <AuthPage mode="sign-up" />
+            <Titled title="Create your account">
+              <AuthPage mode="sign-up" />
+            </Titled>
           </Route>
           <Route path="/sign-in">
-            <AuthPage mode="sign-in" />
+            <Titled title="Sign in">
+              <AuthPage mode="sign-in" />
+            </Titled>
           </Route>
           <Route>
-            <Redirect to="/sign-in" />
+            <SignInFirst />
           </Route>
         </Switch>
       </Suspense>
@@ -86,7 +95,20 @@ function Routes() {
           <InvitationsBanner />
         </div>
         <Suspense fallback={loadingPage}>
-          <CreateOrgPage />
+          <Switch>
+            <Route path="/invitations/:id">
+              {(p) => (
+                <Titled title="Invitation">
+                  <InvitationPage id={p.id} />
+                </Titled>
+              )}
+            </Route>
+            <Route>
+              <Titled title="Create an organization">
+                <CreateOrgPage />
+              </Titled>
+            </Route>
+          </Switch>
         </Suspense>
       </div>
     );
@@ -98,29 +120,98 @@ function Routes() {
       <Suspense fallback={loadingPage}>
         <Switch>
           <Route path="/">
-            <ServersPage live={isLive} />
+            <Titled title="Servers">
+              <ServersPage live={isLive} />
+            </Titled>
           </Route>
-          <Route path="/servers/new">{canManage ? <ServerForm /> : <Redirect to="/" />}</Route>
+          <Route path="/servers/new">
+            <ManagersOnly title="Register a server">
+              <ServerForm />
+            </ManagersOnly>
+          </Route>
+          <Route path="/servers/import">
+            <ManagersOnly title="Import servers">
+              <ImportPage />
+            </ManagersOnly>
+          </Route>
           <Route path="/servers/:id/edit">
-            {(p) => (canManage ? <EditServerPage id={p.id} /> : <Redirect to="/" />)}
+            {(p) => (
+              <ManagersOnly title="Edit server">
+                <EditServerPage id={p.id} />
+              </ManagersOnly>
+            )}
           </Route>
+          {/* Titled by the server's own name, once it is loaded. */}
           <Route path="/servers/:id">{(p) => <ServerDetailPage id={p.id} live={isLive} />}</Route>
-          <Route path="/audit">{canManage ? <AuditPage /> : <Redirect to="/" />}</Route>
-          <Route path="/members">{canManage ? <MembersPage /> : <Redirect to="/" />}</Route>
+          <Route path="/invitations/:id">
+            {(p) => (
+              <Titled title="Invitation">
+                <InvitationPage id={p.id} />
+              </Titled>
+            )}
+          </Route>
+          <Route path="/audit">
+            <ManagersOnly title="Audit log">
+              <AuditPage />
+            </ManagersOnly>
+          </Route>
+          <Route path="/members">
+            <ManagersOnly title="Members">
+              <MembersPage />
+            </ManagersOnly>
+          </Route>
           <Route path="/organizations/new">
-            <CreateOrgPage />
+            <Titled title="Create an organization">
+              <CreateOrgPage />
+            </Titled>
           </Route>
           <Route path="/sign-in">
-            <Redirect to="/" />
+            <AfterSignIn />
           </Route>
           <Route path="/sign-up">
-            <Redirect to="/" />
+            <AfterSignIn />
           </Route>
           <Route>
-            <p className="glass p-5">This page does not exist.</p>
+            <Titled title="Page not found">
+              <p className="glass p-5">This page does not exist.</p>
+            </Titled>
           </Route>
         </Switch>
       </Suspense>
     </Layout>
+  );
+}
+
+/** Signed out on any page: sign in first, then come back to it. */
+function SignInFirst() {
+  const [path] = useLocation();
+  return <Redirect to={signInFor(path, useSearch())} />;
+}
+
+/** Signed in already (or just now): on to the page that was asked for. */
+function AfterSignIn() {
+  return <Redirect to={nextPage(useSearch())} />;
+}
+
+/**
+ * A page for owners and admins. A member who opens one (a shared link, say) is told why they
+ * cannot see it, rather than sent elsewhere without a word.
+ */
+function ManagersOnly({ title, children }: { title: string; children: ReactNode }) {
+  const { canManage, role, activeOrganization } = useSession();
+  if (canManage) return <Titled title={title}>{children}</Titled>;
+  return (
+    <Titled title={title}>
+      <section className="glass space-y-3 p-5">
+        <h1 className="text-xl font-semibold">{title}</h1>
+        <p>
+          Only owners and admins of {activeOrganization?.name ?? "this organization"} can open this page, and
+          your role there is {role ?? "member"}. Ask an owner or admin if you need it.
+        </p>
+        <Link className="underline" href="/">
+          Back to servers
+        </Link>
+      </section>
+    </Titled>
   );
 }

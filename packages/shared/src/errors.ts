@@ -10,10 +10,13 @@ export const ErrorCode = z.enum([
   "CONFLICT",
   "PRECONDITION_FAILED",
   "PAYLOAD_TOO_LARGE",
+  "URI_TOO_LONG",
   "UNSUPPORTED_MEDIA_TYPE",
   "RATE_LIMITED",
   "INTERNAL",
+  "BAD_GATEWAY",
   "UNAVAILABLE",
+  "GATEWAY_TIMEOUT",
 ]);
 export type ErrorCode = z.infer<typeof ErrorCode>;
 
@@ -26,10 +29,13 @@ export const errorStatus: Record<ErrorCode, number> = {
   CONFLICT: 409,
   PRECONDITION_FAILED: 412,
   PAYLOAD_TOO_LARGE: 413,
+  URI_TOO_LONG: 414,
   UNSUPPORTED_MEDIA_TYPE: 415,
   RATE_LIMITED: 429,
   INTERNAL: 500,
+  BAD_GATEWAY: 502,
   UNAVAILABLE: 503,
+  GATEWAY_TIMEOUT: 504,
 };
 
 export const ProblemIssue = z.object({

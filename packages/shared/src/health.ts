@@ -1,5 +1,17 @@
 import { z } from "zod";
-import { HealthStatus, Server, ServerInfo, ToolSummary, Transport, UpstreamHeaderInput } from "./servers";
+import {
+  AuthChallenge,
+  HealthStatus,
+  MAX_HEADERS,
+  PromptSummary,
+  ProtocolEra,
+  ResourceSummary,
+  Server,
+  ServerInfo,
+  ToolDefinition,
+  Transport,
+  UpstreamHeaderInput,
+} from "./servers";
 import { httpUrl } from "./text";
 
 export const CheckStatus = HealthStatus.exclude(["unknown"]);
@@ -12,9 +24,10 @@ export const HealthCheck = z.object({
   checkedAt: z.iso.datetime(),
   status: CheckStatus,
   latencyMs: z.number().int().nullable(),
-  /** A short reason: `timeout`, `connection_refused`, `dns`, `tls`, `http_<status>`, `protocol_error`, `auth_required`, `slow`, … */
+  /** A short reason: `timeout`, `connection_refused`, `dns`, `tls`, `http_<status>`, `protocol_error`, `auth_rejected`, `unsupported_protocol_version`, `slow`, … */
   error: z.string().nullable(),
   protocolVersion: z.string().nullable(),
+  era: ProtocolEra.nullable(),
   toolsCount: z.number().int().nullable(),
 });
 export type HealthCheck = z.infer<typeof HealthCheck>;
@@ -32,9 +45,40 @@ export const ProbeResult = z.object({
   error: z.string().nullable(),
   checkedAt: z.iso.datetime(),
   serverInfo: ServerInfo.nullable(),
-  tools: z.array(ToolSummary),
+  tools: z.array(ToolDefinition),
+  prompts: z.array(PromptSummary),
+  resources: z.array(ResourceSummary),
+  /** For `auth_required`: where the server's authorization servers are, and the scopes it names. */
+  authChallenge: AuthChallenge.nullable(),
 });
 export type ProbeResult = z.infer<typeof ProbeResult>;
+
+/** A change in a server's tool definitions, as one check saw it. */
+export const ToolDrift = z.object({
+  id: z.uuid(),
+  serverId: z.uuid(),
+  detectedAt: z.iso.datetime(),
+  fromHash: z.string(),
+  toHash: z.string(),
+  added: z.array(ToolDefinition),
+  removed: z.array(ToolDefinition),
+  changed: z.array(z.object({ name: z.string(), before: ToolDefinition, after: ToolDefinition })),
+});
+export type ToolDrift = z.infer<typeof ToolDrift>;
+
+export const ToolDriftQuery = z
+  .object({ limit: z.coerce.number().int().min(1).max(200).default(50) })
+  .strict();
+export const ToolDriftList = z.object({ items: z.array(ToolDrift) });
+
+/** Approve the tools the server offers now; with `toolsHash`, only if they are still the ones reviewed. */
+export const PinToolsInput = z.strictObject({
+  toolsHash: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/, "must be a tools hash as the server shows it")
+    .optional(),
+});
+export type PinToolsInput = z.input<typeof PinToolsInput>;
 
 export const CheckResult = z.object({ check: ProbeResult, server: Server });
 export type CheckResult = z.infer<typeof CheckResult>;
@@ -43,6 +87,6 @@ export type CheckResult = z.infer<typeof CheckResult>;
 export const ProbeInput = z.strictObject({
   transport: Transport.default("streamable-http"),
   url: httpUrl,
-  headers: z.array(UpstreamHeaderInput).max(20).default([]),
+  headers: z.array(UpstreamHeaderInput).max(MAX_HEADERS, `at most ${MAX_HEADERS} headers`).default([]),
 });
 export type ProbeInput = z.input<typeof ProbeInput>;

@@ -4,6 +4,8 @@ export * from "./events";
 export * from "./health";
 export * from "./keys";
 export * from "./pagination";
+export * from "./registry";
 export * from "./roles";
 export * from "./servers";
 export * from "./text";
+export * from "./usage";

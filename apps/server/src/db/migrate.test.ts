@@ -26,9 +26,12 @@ const ALL_TABLES = [
   "audit_logs",
   "invitation",
   "mcp_api_keys",
+  "mcp_registry_settings",
   "mcp_server_health",
   "mcp_server_search",
   "mcp_servers",
+  "mcp_tool_drift",
+  "mcp_usage_minutes",
   "member",
   "organization",
   "session",
@@ -95,7 +98,8 @@ describe.each(kinds)("migrations on %s", (kind) => {
     expect(await appliedVersions(database.db)).toEqual(versions);
     expect(await tables(database)).toEqual(ALL_TABLES);
     expect(await indexes(database)).toEqual(builtIndexes);
-  });
+    // Every migration twice over, and each down: slow when the machine is busy.
+  }, 90_000);
 
   it("rolls back one step by default, and down to a version with `to`", async () => {
     const versions = loadMigrations().map((m) => m.version);

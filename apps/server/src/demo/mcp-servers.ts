@@ -33,6 +33,13 @@ export interface McpServerOptions {
   tools?: { name: string; description: string }[];
   /** Answer requests with JSON rather than an SSE stream (streamable HTTP only). */
   jsonResponse?: boolean;
+  /** Serve each request on its own, with no session (streamable HTTP only). */
+  stateless?: boolean;
+  /**
+   * Besides the tools: `count` (reports progress as it counts), `blob` (answers `size` bytes), a
+   * `greet` prompt and a `config://app` resource, as a full-featured server has.
+   */
+  fullFeatured?: boolean;
 }
 
 export interface RunningMcpServer {
@@ -41,7 +48,11 @@ export interface RunningMcpServer {
   movedUrl: string;
   /** Requests received, by method, e.g. `{ POST: 3, DELETE: 1 }`. */
   requests: Record<string, number>;
+  /** The W3C `traceparent` of each request that carried one, in order. */
+  traceparents: string[];
   setBehaviour(b: Behaviour): void;
+  /** The tools offered to sessions opened from now on, as a server that changes them does. */
+  setTools(tools: { name: string; description: string }[]): void;
   close(): Promise<void>;
 }
 
@@ -64,7 +75,45 @@ function buildMcp(opts: McpServerOptions): McpServer {
       }),
     );
   }
+  if (opts.fullFeatured) addFeatures(server);
   return server;
+}
+
+function addFeatures(server: McpServer) {
+  server.registerTool(
+    "count",
+    {
+      description: "Counts to `to`, reporting progress",
+      inputSchema: { to: z.number().int().min(1).max(100) },
+    },
+    async ({ to }, extra) => {
+      const token = extra._meta?.progressToken;
+      for (let i = 1; i <= to; i++) {
+        if (token !== undefined) {
+          await extra.sendNotification({
+            method: "notifications/progress",
+            params: { progressToken: token, progress: i, total: to },
+          });
+        }
+      }
+      return { content: [{ type: "text", text: `counted to ${to}` }] };
+    },
+  );
+  server.registerTool(
+    "blob",
+    { description: "Answers `size` bytes of text", inputSchema: { size: z.number().int().min(1) } },
+    async ({ size }) => ({ content: [{ type: "text", text: "x".repeat(size) }] }),
+  );
+  server.registerPrompt(
+    "greet",
+    { description: "Greets someone", argsSchema: { who: z.string() } },
+    ({ who }) => ({
+      messages: [{ role: "user", content: { type: "text", text: `Hello, ${who}` } }],
+    }),
+  );
+  server.registerResource("config", "config://app", { mimeType: "text/plain" }, async (uri) => ({
+    contents: [{ uri: uri.href, text: "debug=false" }],
+  }));
 }
 
 async function readJson(req: IncomingMessage): Promise<unknown> {
@@ -77,9 +126,11 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Starts an MCP server on 127.0.0.1 with an ephemeral port. */
-export async function startMcpServer(opts: McpServerOptions = {}): Promise<RunningMcpServer> {
+export async function startMcpServer(options: McpServerOptions = {}): Promise<RunningMcpServer> {
+  const opts = { ...options };
   let behaviour: Behaviour = opts.behaviour ?? "healthy";
   const requests: Record<string, number> = {};
+  const traceparents: string[] = [];
   const sockets = new Set<Socket>();
   const timers = new Set<NodeJS.Timeout>();
   const sessions = new Map<string, StreamableHTTPServerTransport>();
@@ -141,6 +192,15 @@ export async function startMcpServer(opts: McpServerOptions = {}): Promise<Runni
     if (req.method === "POST") {
       const body = await readJson(req);
       if (existing) return existing.handleRequest(req, res, body);
+      if (opts.stateless) {
+        const transport = new StreamableHTTPServerTransport({
+          sessionIdGenerator: undefined,
+          enableJsonResponse: opts.jsonResponse ?? false,
+        });
+        res.on("close", () => void transport.close());
+        await buildMcp(opts).connect(transport);
+        return transport.handleRequest(req, res, body);
+      }
       const transport = new StreamableHTTPServerTransport({
         sessionIdGenerator: () => randomUUID(),
         enableJsonResponse: opts.jsonResponse ?? false,
@@ -176,11 +236,12 @@ export async function startMcpServer(opts: McpServerOptions = {}): Promise<Runni
 
   const http: Server = createServer((req, res) => {
     requests[req.method ?? "?"] = (requests[req.method ?? "?"] ?? 0) + 1;
+    if (typeof req.headers.traceparent === "string") traceparents.push(req.headers.traceparent);
     (async () => {
       if (await misbehave(req, res)) return;
-      if (opts.transport === "sse") return sse(req, res);
       const pathname = new URL(req.url ?? "/", "http://127.0.0.1").pathname;
       if (pathname === "/moved") return void res.writeHead(307, { location: path }).end();
+      if (opts.transport === "sse") return sse(req, res);
       if (pathname !== path) return void res.writeHead(404).end();
       return streamable(req, res);
     })().catch(() => {
@@ -198,8 +259,12 @@ export async function startMcpServer(opts: McpServerOptions = {}): Promise<Runni
     url: `http://127.0.0.1:${port}${path}`,
     movedUrl: `http://127.0.0.1:${port}/moved`,
     requests,
+    traceparents,
     setBehaviour: (b) => {
       behaviour = b;
+    },
+    setTools: (tools) => {
+      opts.tools = tools;
     },
     close: async () => {
       for (const t of timers) clearInterval(t);

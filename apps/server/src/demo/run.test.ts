@@ -6,11 +6,12 @@ import { loadConfig } from "../config";
 import { DEMO_USER, startDemo } from "./run";
 
 describe("npm run demo", () => {
-  it("serves a demo user whose three local MCP servers turn healthy, degraded and checked within seconds", async () => {
+  it("serves a demo user whose local MCP servers turn healthy, degraded, modern and auth_required within seconds", async () => {
     const config = loadConfig({
       DATA_DIR: mkdtempSync(join(tmpdir(), "switchboard-demo-")),
       PORT: "0",
       HOST: "127.0.0.1",
+      METRICS_PORT: "0",
       LOG_LEVEL: "warn",
     });
     const demo = await startDemo(config);
@@ -36,12 +37,23 @@ describe("npm run demo", () => {
       let seen = await statuses();
       while (
         Date.now() < until &&
-        (seen.weather !== "healthy" || seen.archive !== "degraded" || seen.payments === "unknown")
+        (seen.weather !== "healthy" ||
+          seen.archive !== "degraded" ||
+          seen.payments === "unknown" ||
+          seen.atlas !== "healthy" ||
+          seen.vault !== "auth_required" ||
+          seen.toolsmith !== "healthy")
       ) {
         await new Promise((r) => setTimeout(r, 250));
         seen = await statuses();
       }
-      expect(seen).toMatchObject({ weather: "healthy", archive: "degraded" });
+      expect(seen).toMatchObject({
+        weather: "healthy",
+        archive: "degraded",
+        atlas: "healthy",
+        vault: "auth_required",
+        toolsmith: "healthy",
+      });
       expect(["healthy", "unhealthy"]).toContain(seen.payments);
     } finally {
       await demo.stop();

@@ -47,4 +47,29 @@ describe("createBatcher", () => {
     fail = false;
     await expect(batcher.add(3)).resolves.toBeUndefined();
   });
+
+  it("flushes what is pending at once on flush(), and waits for batches already under way", async () => {
+    let release: () => void = () => {};
+    const batches: number[][] = [];
+    const batcher = createBatcher<number>({
+      maxItems: 2,
+      maxWaitMs: 60_000,
+      flush: async (items) => {
+        if (items[0] === 1) await new Promise<void>((done) => (release = done));
+        batches.push(items);
+      },
+    });
+    void batcher.add(1);
+    void batcher.add(2); // full: its flush starts, and hangs until released
+    void batcher.add(3); // pending, for a minute
+    let flushed = false;
+    const flushing = batcher.flush().then(() => (flushed = true));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(batches).toEqual([[3]]);
+    expect(flushed).toBe(false);
+    release();
+    await flushing;
+    expect(batches).toEqual([[3], [1, 2]]);
+    await batcher.flush(); // nothing pending, nothing under way
+  });
 });

@@ -10,13 +10,14 @@ export function createBatcher<T>(opts: {
 }) {
   let pending: { item: T; done: () => void; fail: (err: unknown) => void }[] = [];
   let timer: NodeJS.Timeout | null = null;
+  const flushing = new Set<Promise<void>>();
 
   const flushPending = () => {
     if (timer) clearTimeout(timer);
     timer = null;
     const batch = pending;
     pending = [];
-    opts.flush(batch.map((p) => p.item)).then(
+    const flushed = opts.flush(batch.map((p) => p.item)).then(
       () => {
         for (const p of batch) p.done();
       },
@@ -24,6 +25,8 @@ export function createBatcher<T>(opts: {
         for (const p of batch) p.fail(err);
       },
     );
+    flushing.add(flushed);
+    void flushed.finally(() => flushing.delete(flushed));
   };
 
   return {
@@ -33,6 +36,11 @@ export function createBatcher<T>(opts: {
         if (pending.length >= opts.maxItems) flushPending();
         else timer ??= setTimeout(flushPending, opts.maxWaitMs);
       });
+    },
+    /** Flushes what is pending now, and resolves once every batch under way has been flushed. */
+    async flush(): Promise<void> {
+      if (pending.length) flushPending();
+      await Promise.allSettled([...flushing]);
     },
   };
 }

@@ -1,11 +1,8 @@
 import type { Role } from "@switchboard/shared";
-import type { FastifyBaseLogger } from "fastify";
 import type { Db } from "../db/client";
-import type { EventBus } from "../modules/events/bus";
-import type { Prober } from "../modules/health/probe";
-import type { ServerTotals } from "../modules/servers/totals";
+import type { EventBus } from "./bus";
 import type { Clock } from "./clock";
-import type { SecretBox } from "./secrets";
+import type { Logger } from "./log";
 
 /** Who is acting: a signed-in user, an API key, or Switchboard itself. */
 export type Actor =
@@ -20,26 +17,27 @@ export interface Origin {
   userAgent: string | null;
 }
 
-/** The effects a service reaches through its context, so tests can substitute them. */
-export interface ServiceDeps {
+/** The effects every verb may reach; a module adds its own (a prober, a secret box) beside them. */
+export interface CoreDeps {
   db: Db;
   clock: Clock;
-  secrets: SecretBox;
-  events: EventBus;
-  probe: Prober;
-  /** Throws when a URL must not be registered (private targets when they are not allowed). */
-  guardTarget: (url: string) => Promise<void>;
-  /** List totals, remembered until a change is published (LIST_TOTALS_CACHE_SECONDS at most). */
-  serverTotals: ServerTotals;
+  bus: EventBus;
+}
+
+/** An open transaction's bookkeeping: what must wait until it commits (events, cache evictions). */
+export interface TransactionScope {
+  afterCommit: (() => Promise<void>)[];
 }
 
 /** What every service verb receives: the tenant it acts in, who acts, and its effects. */
-export interface ServiceContext extends Origin, ServiceDeps {
+export interface ServiceContext extends Origin, CoreDeps {
   tenantId: string;
   actor: Actor;
   /** The member's role; null for an API key, which acts only for its own server. */
   role: Role | null;
-  log: FastifyBaseLogger;
+  log: Logger;
+  /** Set inside `withTransaction`: `db` is then that transaction. */
+  transaction?: TransactionScope;
 }
 
 export const actorId = (actor: Actor): string =>

@@ -98,6 +98,7 @@ describe("errors and correlation ids", () => {
       payload: JSON.stringify({ name: "x".repeat(1024 * 1024), count: 1 }),
     });
     expectProblem(res, 413, "PAYLOAD_TOO_LARGE");
+    expect(res.json().detail).toBe("The request body is larger than 1 MiB");
   });
 
   it("refuses a body that is not JSON with a 415", async () => {
@@ -110,6 +111,21 @@ describe("errors and correlation ids", () => {
       });
       expectProblem(res, 415, "UNSUPPORTED_MEDIA_TYPE");
     }
+  });
+
+  it.each([
+    ["a broken escape", "/mcp/servers/%zz"],
+    ["a lone continuation byte", "/mcp/servers/%FF/keys"],
+    ["an encoded lone surrogate", "/registry/%ED%A0%80/v0.1/servers"],
+  ])("answers a path with %s, refused before routing, with a 400 problem", async (_what, url) => {
+    const res = await t.app.inject({ method: "GET", url: `${url}?q=1` });
+    const body = expectProblem(res, 400, "VALIDATION");
+    expect(body.detail).toBe(`The path ${url} is not valid percent-encoded UTF-8`);
+  });
+
+  it("answers a path segment longer than any route takes with a 414 problem", async () => {
+    const res = await t.app.inject({ method: "DELETE", url: `/mcp/servers/${"a".repeat(5000)}` });
+    expectProblem(res, 414, "URI_TOO_LONG");
   });
 
   it("hides the internals of an unexpected error behind a 500 and logs it", async () => {

@@ -10,10 +10,13 @@ const TITLES: Record<ErrorCode, string> = {
   CONFLICT: "Conflict",
   PRECONDITION_FAILED: "Precondition failed",
   PAYLOAD_TOO_LARGE: "Payload too large",
+  URI_TOO_LONG: "URI too long",
   UNSUPPORTED_MEDIA_TYPE: "Unsupported media type",
   RATE_LIMITED: "Too many requests",
   INTERNAL: "Internal server error",
+  BAD_GATEWAY: "Bad gateway",
   UNAVAILABLE: "Service unavailable",
+  GATEWAY_TIMEOUT: "Gateway timeout",
 };
 
 export function problem(

@@ -1,5 +1,5 @@
-import type { FastifyBaseLogger } from "fastify";
 import type { Redis } from "ioredis";
+import type { Logger } from "../lib/log";
 
 type IncrCallback = (error: Error | null, result?: { current: number; ttl: number }) => void;
 
@@ -18,18 +18,49 @@ if ttl < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]); ttl = tonumber(ARGV[1])
 return {current, ttl}
 `;
 
-/** Fixed windows in this process's memory: the store for one instance, and the fallback for many. */
-export function createMemoryStore(maxKeys = 50_000): RateLimitStore {
+/** What a memory store reports for a new key it has no room for: over any limit. */
+export const STORE_FULL = Number.MAX_SAFE_INTEGER;
+
+export interface MemoryStoreOptions {
+  /** The most windows held at once; memory stays bounded by it. */
+  maxKeys?: number;
+  /** Called when a new key is refused for want of room (once per episode of being full). */
+  onFull?: (maxKeys: number) => void;
+}
+
+/**
+ * Fixed windows in this process's memory: the store for one instance, and the fallback for many.
+ * Memory is bounded by `maxKeys`, and a live window is never forgotten to make room: when every
+ * slot holds a live window, a new key counts as over its limit (a 429 until the oldest window
+ * ends) rather than evicting someone's count, which would reset their limit.
+ */
+export function createMemoryStore({ maxKeys = 50_000, onFull }: MemoryStoreOptions = {}): RateLimitStore {
+  // In order of creation; with one window length per key space that is also the order they end.
   const windows = new Map<string, { count: number; resetAt: number }>();
+  let full = false;
+  const sweep = (now: number) => {
+    for (const [k, v] of windows) {
+      if (v.resetAt > now) break;
+      windows.delete(k);
+    }
+  };
   const store: RateLimitStore = {
     incr(key, callback, timeWindow) {
       const now = Date.now();
       let w = windows.get(key);
-      if (!w || w.resetAt <= now) {
+      if (w && w.resetAt <= now) {
+        windows.delete(key);
+        w = undefined;
+      }
+      if (!w) {
+        if (windows.size >= maxKeys) sweep(now);
         if (windows.size >= maxKeys) {
-          for (const [k, v] of windows) if (v.resetAt <= now) windows.delete(k);
-          if (windows.size >= maxKeys) windows.delete(windows.keys().next().value as string);
+          if (!full) onFull?.(maxKeys);
+          full = true;
+          const oldest = windows.values().next().value;
+          return callback(null, { current: STORE_FULL, ttl: Math.max(1, (oldest?.resetAt ?? now) - now) });
         }
+        full = false;
         w = { count: 0, resetAt: now + timeWindow };
         windows.set(key, w);
       }
@@ -50,12 +81,14 @@ export function createRedisStore({
   redis,
   prefix,
   log,
+  fallback = createMemoryStore(),
 }: {
   redis: Redis;
   prefix: string;
-  log: FastifyBaseLogger;
+  log: Logger;
+  /** Where counting goes on while Redis is away. */
+  fallback?: RateLimitStore;
 }): RateLimitStore {
-  const fallback = createMemoryStore();
   let degradedSince = 0;
   const store: RateLimitStore = {
     incr(key, callback, timeWindow, max) {

@@ -1,4 +1,4 @@
-import { Problem, type Server, ServerPage } from "@switchboard/shared";
+import { Problem, ServerPage, type ServerSummary } from "@switchboard/shared";
 import { serializerCompiler as zodSerializerCompiler } from "fastify-type-provider-zod";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
@@ -9,7 +9,7 @@ const compile = (schema: z.ZodType) =>
 const compileWithZod = (schema: z.ZodType) =>
   zodSerializerCompiler({ schema, method: "GET", url: "/test", httpStatus: "200" });
 
-const server = (i: number, checked: boolean): Server => ({
+const server = (i: number, checked: boolean): ServerSummary => ({
   id: `00000000-0000-4000-8000-${String(i).padStart(12, "0")}`,
   name: `server-${i}`,
   displayName: `Server "${i}" <b>`,
@@ -20,6 +20,21 @@ const server = (i: number, checked: boolean): Server => ({
   tags: ["prod", "eu"],
   enabled: checked,
   checkIntervalSeconds: 60,
+  registryName: checked ? `com.example/server-${i}` : null,
+  title: checked ? `Server ${i}` : null,
+  websiteUrl: null,
+  repository: checked ? { url: "https://github.com/example/x", source: "github", subfolder: "src" } : null,
+  releaseVersion: checked ? "1.0.0" : null,
+  declaredHeaders: [
+    {
+      name: "Authorization",
+      description: checked ? null : "A token",
+      isRequired: true,
+      isSecret: true,
+      isSet: checked,
+    },
+  ],
+  needsConfiguration: !checked,
   status: checked ? "healthy" : "unknown",
   lastCheckedAt: checked ? "2026-11-24T08:00:00.000Z" : null,
   lastLatencyMs: checked ? 12 : null,
@@ -31,10 +46,20 @@ const server = (i: number, checked: boolean): Server => ({
         name: "weather",
         version: null,
         protocolVersion: "2025-06-18",
+        era: "legacy",
         capabilities: { tools: { listChanged: true } },
       }
     : null,
-  tools: checked ? [{ name: "forecast", description: null }] : [],
+  toolsCount: checked ? 1 : 0,
+  promptsCount: 0,
+  resourcesCount: 0,
+  toolsHash: checked ? "a".repeat(64) : null,
+  pinned: checked,
+  pinnedAt: checked ? "2026-11-24T07:45:00.000Z" : null,
+  drifted: false,
+  authChallenge: checked
+    ? null
+    : { resourceMetadataUrl: null, authorizationServers: ["https://a.example.com"], scopes: [] },
   createdBy: null,
   createdAt: "2026-11-24T07:00:00.000Z",
   updatedAt: "2026-11-24T07:30:00.000Z",

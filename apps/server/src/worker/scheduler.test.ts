@@ -1,20 +1,24 @@
 import { sql } from "drizzle-orm";
 import pino from "pino";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { as, createTenant, createTestApp, type TestApp, testClock } from "../../test/app";
 import { testDatabaseKinds } from "../../test/db";
 import { openDatabase, queryRows } from "../db/client";
 import { type RunningMcpServer, startMcpServer } from "../demo/mcp-servers";
-import { createMemoryBus } from "../modules/events/bus";
+import { createJobs } from "../jobs";
+import { createMemoryBus } from "../lib/bus";
 import { createProber, type Prober } from "../modules/health/probe";
-import { createScheduler, type SchedulerOptions } from "./scheduler";
+import { slotAtOrAfter } from "../modules/health/schedule";
+import { createUpstreamDispatcher } from "../modules/upstream/dispatcher";
+import { createScheduler, MIN_RATE, type SchedulerOptions } from "./scheduler";
 
 const log = pino({ level: "silent" });
+// Generous: a loaded CI machine must not turn a healthy local server slow, or a slow one dead.
 const realProbe = createProber({
-  timeoutMs: 2000,
-  degradedMs: 1500,
-  allowPrivate: true,
+  timeoutMs: 10_000,
+  degradedMs: 8_000,
   maxBodyBytes: 1 << 20,
+  dispatcher: createUpstreamDispatcher({ allowPrivate: true }),
 });
 
 describe.each(testDatabaseKinds())("health scheduler on %s", (kind) => {
@@ -33,14 +37,14 @@ describe.each(testDatabaseKinds())("health scheduler on %s", (kind) => {
       db: t.database.db,
       clock,
       probe: countingProbe,
-      secrets: t.app.services.secrets,
-      events: t.app.services.events,
+      secrets: t.runtime.secrets,
+      bus: t.runtime.bus,
       log,
       concurrency: 5,
       batchSize: 100,
       leaseMs: 30_000,
       idleMs: 50,
-      healthRetentionDays: 30,
+      maxRate: 1000,
       random: () => 0.5,
       ...overrides,
     });
@@ -48,9 +52,23 @@ describe.each(testDatabaseKinds())("health scheduler on %s", (kind) => {
     (
       await queryRows<Record<string, unknown>>(t.database.db, sql`SELECT * FROM mcp_servers WHERE id = ${id}`)
     )[0] ?? {};
-  const register = async (name: string, url: string, extra: Record<string, unknown> = {}) =>
-    (await admin({ method: "POST", url: "/mcp/servers", payload: { name, url, ...extra } })).json()
+  /** Registers a server and makes it due now (its first slot may be up to an interval away). */
+  const register = async (name: string, url: string, extra: Record<string, unknown> = {}) => {
+    const id = (await admin({ method: "POST", url: "/mcp/servers", payload: { name, url, ...extra } })).json()
       .id as string;
+    if (extra.enabled !== false)
+      await t.database.db.execute(
+        sql`UPDATE mcp_servers SET next_check_at = ${clock.now()} WHERE id = ${id}`,
+      );
+    return id;
+  };
+  /** Where a healthy server's next check goes: its slot at least half an interval on. */
+  const nextSlot = (id: string, intervalSeconds = 60) =>
+    slotAtOrAfter(
+      new Date(clock.now().getTime() + (intervalSeconds * 1000) / 2),
+      intervalSeconds,
+      id,
+    ).getTime();
 
   beforeAll(async () => {
     t = await createTestApp(kind, { clock });
@@ -74,7 +92,7 @@ describe.each(testDatabaseKinds())("health scheduler on %s", (kind) => {
     expect(probed).toEqual([`${mcp.url}?due`]);
     const row = await server(due);
     expect(row.status).toBe("healthy");
-    expect(new Date(row.next_check_at as string).getTime()).toBe(clock.now().getTime() + 60_000);
+    expect(new Date(row.next_check_at as string).getTime()).toBe(nextSlot(due));
     expect((await server(disabled)).status).toBe("unknown");
     await t.database.db.execute(
       sql`UPDATE mcp_servers SET enabled = false WHERE tenant_id = ${row.tenant_id}`,
@@ -115,7 +133,7 @@ describe.each(testDatabaseKinds())("health scheduler on %s", (kind) => {
       await s.runOnce();
       expect((await server(id)).consecutive_failures).toBe(0);
       expect((await server(id)).status).toBe("healthy");
-      expect(await nextIn()).toBe(60_000);
+      expect(await nextIn()).toBe(nextSlot(id) - clock.now().getTime());
     } finally {
       await flaky.close();
     }
@@ -127,10 +145,19 @@ describe.each(testDatabaseKinds())("health scheduler on %s", (kind) => {
     const statements: string[] = [];
     const db = t.database.db;
     // Deleting one server once every probe has finished: its check then has nothing to record.
+    // Every probe waits for the last, so that all four reach the recorder within its batch window.
     let probes = 0;
+    let allDone = () => {};
+    const together = new Promise<void>((done) => {
+      allDone = done;
+    });
     const deletingProbe: Prober = async (target) => {
       const result = await realProbe(target);
-      if (++probes === ids.length) await admin({ method: "DELETE", url: `/mcp/servers/${gone}` });
+      if (++probes === ids.length) {
+        await admin({ method: "DELETE", url: `/mcp/servers/${gone}` });
+        allDone();
+      }
+      await together;
       return result;
     };
     const spy = new Proxy(db, {
@@ -156,22 +183,155 @@ describe.each(testDatabaseKinds())("health scheduler on %s", (kind) => {
     expect(history.map((h) => h.server_id).sort()).toEqual([...kept].sort());
   });
 
-  it("purges health history older than the retention period", async () => {
+  it("places the first checks of a fleet registered at once evenly over its interval", async () => {
+    const due: number[] = [];
+    for (let i = 0; i < 120; i += 20) {
+      const created = await Promise.all(
+        Array.from({ length: 20 }, (_, j) =>
+          admin({
+            method: "POST",
+            url: "/mcp/servers",
+            payload: { name: `spread-${i + j}`, url: `${mcp.url}?spread=${i + j}` },
+          }),
+        ),
+      );
+      for (const res of created)
+        due.push(new Date((await server(res.json().id)).next_check_at as string).getTime());
+    }
+    const offsets = due.map((at) => at - clock.now().getTime());
+    expect(Math.min(...offsets)).toBeGreaterThanOrEqual(0);
+    expect(Math.max(...offsets)).toBeLessThan(60_000);
+    // Six 10-second bins of 20 on average; all at once would put 120 in the first.
+    const bins = [0, 0, 0, 0, 0, 0];
+    for (const o of offsets) bins[Math.floor(o / 10_000)] = (bins[Math.floor(o / 10_000)] ?? 0) + 1;
+    expect(Math.max(...bins)).toBeLessThanOrEqual(40);
+    await t.database.db.execute(sql`UPDATE mcp_servers SET enabled = false WHERE name LIKE 'spread-%'`);
+  });
+
+  describe("pace", () => {
+    /** Answers at once without a connection: these tests count probes, not what they find. */
+    const instant: Prober = async (target) => {
+      probed.push(target.url);
+      return {
+        status: "healthy",
+        latencyMs: 1,
+        error: null,
+        serverInfo: null,
+        tools: [],
+        prompts: [],
+        resources: [],
+        authChallenge: null,
+      };
+    };
+    /** Registers `n` servers at once and makes them all due now, as after an outage or a restart. */
+    const fleet = async (prefix: string, n: number, extra: Record<string, unknown> = {}) => {
+      const ids: string[] = [];
+      for (let i = 0; i < n; i += 20)
+        ids.push(
+          ...(await Promise.all(
+            Array.from({ length: Math.min(20, n - i) }, (_, j) =>
+              register(`${prefix}-${i + j}`, `${mcp.url}?${prefix}=${i + j}`, extra),
+            ),
+          )),
+        );
+      return ids;
+    };
+    const disable = (ids: string[]) =>
+      t.database.db.execute(
+        sql`UPDATE mcp_servers SET enabled = false WHERE id IN (${sql.join(
+          ids.map((id) => sql`${id}`),
+          sql`, `,
+        )})`,
+      );
+
+    // What earlier tests left enabled would count toward the fleet and be claimed here.
+    beforeAll(() => t.database.db.execute(sql`UPDATE mcp_servers SET enabled = false`));
+
+    it("starts at most SCHEDULER_MAX_RATE probes a second; the rest wait for the clock", async () => {
+      const ids = await fleet("paced", 40);
+      const s = scheduler({ probe: instant, maxRate: 10 });
+      probed.length = 0;
+      expect(await s.runOnce()).toBe(10); // a second's worth saved up
+      expect(await s.runOnce()).toBe(0);
+      clock.advance(500);
+      expect(await s.runOnce()).toBe(5);
+      clock.advance(10_000); // never more than a second's worth, however long it waited
+      expect(await s.runOnce()).toBe(10);
+      expect(new Set(probed).size).toBe(25);
+      await disable(ids);
+    });
+
+    it("tells the organization how far its checks run behind while the scheduler catches up", async () => {
+      const other = as(t.app, (await createTenant(t.app)).admin);
+      const overview = async (who = admin) => {
+        const res = await who({ method: "GET", url: "/mcp/servers/overview" });
+        expect(res.statusCode).toBe(200);
+        return res.json();
+      };
+      const before = await overview();
+      const ids = await fleet("late", 30);
+      clock.advance(60_000); // an outage: every one of them a minute overdue
+      expect((await overview()).checks).toEqual({ overdue: 30, lagSeconds: 60 });
+      expect((await overview(other)).checks).toEqual({ overdue: 0, lagSeconds: 0 });
+
+      const s = scheduler({ probe: instant, maxRate: 10 });
+      await s.runOnce();
+      const during = await overview();
+      expect(during.checks).toEqual({ overdue: 20, lagSeconds: 60 });
+      expect(during.counts.healthy - before.counts.healthy).toBe(10);
+      expect(during.counts.unknown - before.counts.unknown).toBe(20);
+      clock.advance(1_000);
+      await s.runOnce();
+      clock.advance(1_000);
+      await s.runOnce();
+      expect((await overview()).checks).toEqual({ overdue: 0, lagSeconds: 0 });
+      await disable(ids);
+      const after = await overview();
+      expect(after.counts.disabled - before.counts.disabled).toBe(30);
+      expect(after.total - before.total).toBe(30);
+    });
+
+    it("derives its pace from the fleet's intervals when no rate is set: twice what they ask", async () => {
+      const s = () => scheduler({ probe: instant, maxRate: null });
+      const small = await fleet("small", 5);
+      const floor = s();
+      await floor.runOnce();
+      expect(floor.rate).toBe(MIN_RATE);
+      // 150 servers checked every 10 s ask for 15 checks a second, so the pace is 30. (Written
+      // straight to the table: the pace reads the fleet, however it was registered.)
+      await disable(small);
+      const [one] = await fleet("big", 1, { checkIntervalSeconds: 10 });
+      await t.database.db.execute(sql`
+        INSERT INTO mcp_servers (tenant_id, name, display_name, transport, url, check_interval_seconds)
+        SELECT tenant_id, name || '-' || n, display_name, transport, url, check_interval_seconds
+        FROM mcp_servers, generate_series(1, 149) AS n WHERE id = ${one}`);
+      const derived = s();
+      await derived.runOnce();
+      expect(derived.rate).toBe(30);
+      await t.database.db.execute(sql`UPDATE mcp_servers SET enabled = false WHERE name LIKE 'big-%'`);
+    });
+  });
+
+  it("is run with the health history purge, which removes checks older than the retention period", async () => {
     const rows = await queryRows<{ n: number }>(
       t.database.db,
       sql`SELECT count(*)::int AS n FROM mcp_server_health`,
     );
     expect(rows[0]?.n).toBeGreaterThan(0);
     clock.advance(31 * 86_400_000);
-    const s = scheduler({ idleMs: 20 });
-    s.start();
-    await new Promise((r) => setTimeout(r, 300));
-    await s.stop();
-    const left = await queryRows<{ n: number }>(
-      t.database.db,
-      sql`SELECT count(*)::int AS n FROM mcp_server_health WHERE checked_at < ${new Date(clock.now().getTime() - 30 * 86_400_000)}`,
-    );
-    expect(left[0]?.n).toBe(0);
+    const old = () =>
+      queryRows<{ n: number }>(
+        t.database.db,
+        sql`SELECT count(*)::int AS n FROM mcp_server_health WHERE checked_at < ${new Date(clock.now().getTime() - 30 * 86_400_000)}`,
+      );
+    const jobs = createJobs({ ...t.runtime, clock, scheduledProbe: countingProbe }, { scheduler: true });
+    expect(jobs.scheduler).not.toBeNull();
+    jobs.start();
+    try {
+      await vi.waitFor(async () => expect((await old())[0]?.n).toBe(0));
+    } finally {
+      await jobs.stop();
+    }
   });
 });
 
@@ -197,6 +357,8 @@ describe.runIf(process.env.TEST_DATABASE_URL)("two schedulers on one PostgreSQL"
       });
       expect(res.statusCode).toBe(201);
     }
+    // All due now, as after an outage (each new server's first check is somewhere in its interval).
+    await t.database.db.execute(sql`UPDATE mcp_servers SET next_check_at = now()`);
     const calls: string[] = [];
     const probe: Prober = async (target) => {
       calls.push(target.url);
@@ -210,14 +372,14 @@ describe.runIf(process.env.TEST_DATABASE_URL)("two schedulers on one PostgreSQL"
           db,
           clock: { now: () => new Date() },
           probe,
-          secrets: t.app.services.secrets,
-          events: createMemoryBus(),
+          secrets: t.runtime.secrets,
+          bus: createMemoryBus(),
           log,
           concurrency: 10,
           batchSize: 20,
           leaseMs: 60_000,
           idleMs: 50,
-          healthRetentionDays: 30,
+          maxRate: 1000,
         });
       const [a, b] = await Promise.all([make(t.database.db).runOnce(), make(second.db).runOnce()]);
       expect(a + b).toBe(30);

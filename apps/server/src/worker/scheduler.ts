@@ -1,22 +1,19 @@
-import type { FastifyBaseLogger } from "fastify";
-import type { Db } from "../db/client";
+import type { ServerRow } from "../db/schema";
 import { createBatcher } from "../lib/batcher";
-import type { Clock } from "../lib/clock";
+import type { CoreDeps } from "../lib/context";
+import type { Logger } from "../lib/log";
 import { forEachPooled } from "../lib/pool";
 import type { SecretBox } from "../lib/secrets";
-import type { EventBus } from "../modules/events/bus";
+import { createTokenBucket } from "../lib/token-bucket";
 import type { Prober } from "../modules/health/probe";
-import { claimDueServers } from "../modules/health/repo";
-import { type FinishedCheck, probeTarget, purgeHealthHistory, recordChecks } from "../modules/health/service";
-import type { ServerRow } from "../modules/servers/repo";
+import { type FinishedCheck, recordChecks } from "../modules/health/record";
+import { claimDueServers, fleetCheckRate } from "../modules/health/service";
+import { upstreamTarget } from "../modules/upstream/target";
 
-export interface SchedulerOptions {
-  db: Db;
-  clock: Clock;
+export interface SchedulerOptions extends CoreDeps {
   probe: Prober;
   secrets: SecretBox;
-  events: EventBus;
-  log: FastifyBaseLogger;
+  log: Logger;
   /** Probes running at once. */
   concurrency: number;
   /** Servers claimed per round. */
@@ -25,9 +22,18 @@ export interface SchedulerOptions {
   leaseMs: number;
   /** Pause between rounds when nothing was due. */
   idleMs: number;
-  healthRetentionDays: number;
+  /**
+   * Probes started per second at most; null derives it from the fleet (twice the rate its
+   * intervals ask for, at least MIN_RATE), so that catching up drains at a bounded pace.
+   */
+  maxRate: number | null;
   random?: () => number;
 }
+
+/** The least a derived rate allows: a bulk registration into a small fleet still drains quickly. */
+export const MIN_RATE = 20;
+/** How often a derived rate follows the fleet's size. */
+const RATE_REFRESH_MS = 60_000;
 
 /**
  * Checks written per statement at most (25 take ≈1.3 ms of PostgreSQL's time, 0.05 ms a check
@@ -48,29 +54,58 @@ export function createScheduler(opts: SchedulerOptions) {
     maxWaitMs: RECORD_WAIT_MS,
     flush: async (checks) => {
       // Unrecorded checks' leases run out, and a later round probes those servers again.
-      await recordChecks(opts, checks).catch((err: unknown) =>
-        log.error({ err, checks: checks.length }, "could not record checks"),
-      );
+      try {
+        const { publish } = await recordChecks(opts, checks);
+        await publish();
+      } catch (err) {
+        log.error({ err, checks: checks.length }, "could not record checks");
+      }
     },
   });
 
   async function check(server: ServerRow) {
     try {
-      const result = await opts.probe(probeTarget(server, opts.secrets));
+      const result = await opts.probe(upstreamTarget(server, opts.secrets));
+      // Which instance checked what: with several schedulers on one database, each check is one's.
+      log.debug(
+        { serverId: server.id, status: result.status, latencyMs: result.latencyMs },
+        "server checked",
+      );
       await recorder.add({ server, result, checkedAt: opts.clock.now() });
     } catch (err) {
       log.error({ err, serverId: server.id }, "could not check server");
     }
   }
 
-  const claim = (limit: number) => {
-    const now = opts.clock.now();
-    return claimDueServers(opts.db, now, limit, new Date(now.getTime() + opts.leaseMs));
+  const now = () => opts.clock.now().getTime();
+  const pace = createTokenBucket(opts.maxRate ?? MIN_RATE, now);
+  let paceCheckedAt = Number.NEGATIVE_INFINITY;
+
+  /** Follows the fleet's size with a derived rate, once a minute. */
+  async function refreshPace() {
+    if (opts.maxRate !== null || now() - paceCheckedAt < RATE_REFRESH_MS) return;
+    paceCheckedAt = now();
+    try {
+      pace.setRate(Math.max(MIN_RATE, 2 * (await fleetCheckRate(opts.db))));
+    } catch (err) {
+      log.warn({ err }, "could not read the fleet's check rate; keeping the last one");
+    }
+  }
+
+  /** Claims up to `limit` due servers, as many as the pace allows now (`allowed`). */
+  const claim = async (limit: number): Promise<{ due: ServerRow[]; allowed: number }> => {
+    await refreshPace();
+    const allowed = Math.min(limit, pace.available());
+    if (allowed <= 0) return { due: [], allowed };
+    const at = opts.clock.now();
+    const due = await claimDueServers(opts.db, at, allowed, new Date(at.getTime() + opts.leaseMs));
+    pace.spend(due.length);
+    return { due, allowed };
   };
 
-  /** One round: claims what is due now, probes it, records it. Returns how many were probed. */
+  /** One round: claims what is due now (within the pace), probes it, records it. Returns how many. */
   async function runOnce(): Promise<number> {
-    const due = await claim(opts.batchSize);
+    const { due } = await claim(opts.batchSize);
     await forEachPooled(due, opts.concurrency, check);
     return due.length;
   }
@@ -78,7 +113,6 @@ export function createScheduler(opts: SchedulerOptions) {
   let running = false;
   let loop: Promise<void> | null = null;
   let wake: (() => void) | null = null;
-  let lastPurge = 0;
 
   /**
    * Keeps up to `concurrency` probes in flight, claiming more as slots free up, so that a few
@@ -88,46 +122,55 @@ export function createScheduler(opts: SchedulerOptions) {
     const inFlight = new Set<Promise<void>>();
     // Claims are one statement each: wait for a handful of free slots rather than claim one by one.
     const minClaim = Math.max(1, Math.min(opts.batchSize, Math.floor(opts.concurrency / 10)));
+    const rest = (ms: number) =>
+      new Promise<void>((done) => {
+        wake = done;
+        setTimeout(done, ms).unref();
+      });
     while (running) {
       const free = opts.concurrency - inFlight.size;
       if (free < minClaim) {
         await Promise.race(inFlight);
         continue;
       }
-      const limit = Math.min(opts.batchSize, free);
-      let due: ServerRow[] = [];
+      // At the pace: wait for a handful of tokens (a second's worth at most) before claiming.
+      const tokens = Math.min(minClaim, Math.floor(pace.rate));
+      if (pace.available() < tokens) {
+        await rest(pace.waitMs(tokens));
+        continue;
+      }
+      let round = { due: [] as ServerRow[], allowed: 0 };
       try {
-        due = await claim(limit);
-        if (Date.now() - lastPurge > 3_600_000) {
-          lastPurge = Date.now();
-          const purged = await purgeHealthHistory({ ...opts, retentionDays: opts.healthRetentionDays });
-          if (purged) log.info({ purged }, "health history purged");
-        }
+        round = await claim(Math.min(opts.batchSize, free));
       } catch (err) {
         log.error({ err }, "scheduler round failed");
+        await rest(opts.idleMs);
+        continue;
       }
-      for (const server of due) {
+      for (const server of round.due) {
         const p: Promise<void> = check(server).finally(() => inFlight.delete(p));
         inFlight.add(p);
       }
-      if (running && due.length < limit) {
-        // Nothing more is due: rest until the next one may be, or until a stop.
-        await new Promise<void>((done) => {
-          wake = done;
-          setTimeout(done, opts.idleMs).unref();
-        });
-      }
+      // Fewer were due than allowed: nothing more is. Rest until the next may be, or a stop.
+      if (running && round.due.length < round.allowed) await rest(opts.idleMs);
     }
     await Promise.all(inFlight);
   }
 
   return {
     runOnce,
+    /** Probes a second this scheduler starts at most, as it stands now. */
+    get rate() {
+      return pace.rate;
+    },
     start() {
       if (running) return;
       running = true;
       loop = run();
-      log.info({ concurrency: opts.concurrency }, "health scheduler started");
+      log.info(
+        { concurrency: opts.concurrency, maxRate: opts.maxRate ?? "derived from the fleet" },
+        "health scheduler started",
+      );
     },
     /** Stops claiming, and waits for the probes in flight. */
     async stop() {

@@ -7,6 +7,8 @@ import {
   useEffect,
   useRef,
 } from "react";
+import { STATUS_LABELS } from "../lib/health-words";
+import { dropModal, pushModal } from "./modal-stack";
 
 const cx = (...parts: (string | false | null | undefined)[]) => parts.filter(Boolean).join(" ");
 
@@ -122,19 +124,29 @@ const HEALTH: Record<HealthStatus, string> = {
   degraded: "bg-amber-100 text-amber-900 ring-amber-600/30 dark:bg-amber-500/15 dark:text-amber-200",
   unhealthy: "bg-rose-100 text-rose-900 ring-rose-600/30 dark:bg-rose-500/15 dark:text-rose-200",
   unknown: "bg-slate-100 text-slate-800 ring-slate-500/30 dark:bg-slate-500/15 dark:text-slate-200",
+  auth_required: "bg-sky-100 text-sky-900 ring-sky-600/30 dark:bg-sky-500/15 dark:text-sky-200",
 };
 
-export function HealthBadge({ status }: { status: HealthStatus }) {
+/**
+ * A status in words; the API's code stays in `data-status` and the tooltip, and is shown beside
+ * the words with `showCode` (a server's own page), so that it can be searched and filtered on.
+ */
+export function HealthBadge({ status, showCode = false }: { status: HealthStatus; showCode?: boolean }) {
   return (
     <span
       data-status={status}
+      title={`status: ${status}`}
       className={cx(
         "inline-flex items-center gap-1.5 rounded-full px-2 py-0.5 text-xs font-medium ring-1",
         HEALTH[status],
       )}
     >
       <span aria-hidden className="h-1.5 w-1.5 rounded-full bg-current" />
-      {status}
+      {STATUS_LABELS[status]}
+      {/* "Healthy (healthy)" would say nothing more: the code is shown only where it reads differently. */}
+      {showCode && STATUS_LABELS[status].toLowerCase() !== status && (
+        <code className="font-normal">({status})</code>
+      )}
     </span>
   );
 }
@@ -164,7 +176,7 @@ export function ErrorState({ error, retry }: { error: string; retry?: () => void
   );
 }
 
-/** A modal built on <dialog>: focus is trapped and Escape closes it. */
+/** A modal built on <dialog>: focus is trapped, Escape closes it, and toasts show inside it. */
 export function Dialog({
   open,
   onClose,
@@ -179,14 +191,25 @@ export function Dialog({
   const ref = useRef<HTMLDialogElement>(null);
   useEffect(() => {
     const d = ref.current;
-    if (!d) return;
-    if (open && !d.open) d.showModal();
-    if (!open && d.open) d.close();
+    if (!d || !open) return;
+    if (!d.open) d.showModal();
+    pushModal(d);
+    const closed = () => dropModal(d);
+    d.addEventListener("close", closed);
+    return () => {
+      d.removeEventListener("close", closed);
+      dropModal(d);
+      if (d.open) d.close();
+    };
   }, [open]);
   return (
     <dialog
       ref={ref}
-      onClose={onClose}
+      // Chromium may deliver a close event late, after the dialog was shown again (cancel, then ask
+      // again at once): only a close event of a dialog that is closed closes it.
+      onClose={(e) => {
+        if (!e.currentTarget.open) onClose();
+      }}
       aria-label={title}
       className="glass m-auto w-[min(32rem,calc(100vw-2rem))] p-0 text-slate-900 backdrop:bg-slate-950/50 backdrop:backdrop-blur-sm dark:text-slate-100"
     >

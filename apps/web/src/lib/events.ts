@@ -39,9 +39,11 @@ export function useLiveEvents(
       };
       socket.onmessage = (e) => {
         const parsed = SocketMessage.safeParse(JSON.parse(String(e.data)));
-        if (parsed.success && parsed.data.type !== "hello" && parsed.data.type !== "heartbeat") {
-          handler.current(parsed.data);
-        }
+        if (!parsed.success) return;
+        const message = parsed.data;
+        // A new role or a removal: the session is read again, as when the socket is refused.
+        if (message.type === "session.changed") ended.current();
+        else if (message.type !== "hello" && message.type !== "heartbeat") handler.current(message);
       };
       socket.onclose = (e) => {
         if (stopped) return;

@@ -1,3 +1,5 @@
+import type { Transport } from "@switchboard/shared";
+
 const rtf = new Intl.RelativeTimeFormat(undefined, { numeric: "auto" });
 
 /** "3 minutes ago", "in 20 seconds". */
@@ -12,3 +14,9 @@ export function timeAgo(iso: string | null, now = Date.now()): string {
 }
 
 export const dateTime = (iso: string | null) => (iso ? new Date(iso).toLocaleString() : "—");
+
+/** How each transport is named on screen; a new transport fails to compile until it has a name. */
+export const TRANSPORT_LABELS: Record<Transport, string> = {
+  "streamable-http": "Streamable HTTP",
+  sse: "SSE",
+};

@@ -1,3 +1,4 @@
+import { AUDIT_ACTIONS } from "@switchboard/shared";
 import { sql } from "drizzle-orm";
 import { bigint, index, jsonb, pgTable, text, timestamp, uuid } from "drizzle-orm/pg-core";
 
@@ -12,7 +13,8 @@ export const auditLogs = pgTable(
     tenantId: text("tenant_id").notNull(),
     actorType: text("actor_type", { enum: ["user", "api_key", "system"] }).notNull(),
     actorId: text("actor_id"),
-    action: text("action").notNull(),
+    // Typed by the shared enum (no CHECK in the database: an action added later needs no migration).
+    action: text("action", { enum: AUDIT_ACTIONS }).notNull(),
     targetType: text("target_type").notNull(),
     targetId: text("target_id"),
     correlationId: text("correlation_id"),

@@ -1,3 +1,5 @@
 export * from "./audit";
 export * from "./auth";
+export * from "./registry";
 export * from "./servers";
+export * from "./usage";

@@ -1,9 +1,37 @@
-import { and, desc, eq, lt, lte, sql } from "drizzle-orm";
+import { and, asc, count, desc, eq, inArray, lt, lte, min, sql } from "drizzle-orm";
 import { type Db, type Queryable, queryRows } from "../../db/client";
-import { mcpServerHealth, mcpServers, type ServerInfo, type ToolSummary } from "../../db/schema";
-import type { ServerRow } from "../servers/repo";
+import {
+  type AuthChallenge,
+  mcpServerHealth,
+  mcpServers,
+  mcpToolDrift,
+  organization,
+  type PinnedTool,
+  type PromptSummary,
+  type ResourceSummary,
+  type ServerInfo,
+  type ServerRow,
+  type ToolDefinition,
+} from "../../db/schema";
 
 export type HealthRow = typeof mcpServerHealth.$inferSelect;
+
+/** What a probe that reached a server learned of it; a failed one learns nothing and keeps the last. */
+export interface Learned {
+  serverInfo: ServerInfo;
+  /** What the server listed; null when listing failed, so that the last full listing stands. */
+  listing: Listing | null;
+}
+
+/** A server's tools, prompts and resources, as one probe listed them in full. */
+export interface Listing {
+  tools: ToolDefinition[];
+  toolsHash: string;
+  /** The tool set in pinned form, compared with the server's pin to tell whether it drifted. */
+  pin: PinnedTool[];
+  prompts: PromptSummary[];
+  resources: ResourceSummary[];
+}
 
 /** One check as recorded: its history row and the server's health columns after it. */
 export interface HealthRecord {
@@ -14,22 +42,41 @@ export interface HealthRecord {
   latencyMs: number;
   error: string | null;
   protocolVersion: string | null;
+  era: HealthRow["era"];
   toolsCount: number | null;
   consecutiveFailures: number;
   nextCheckAt: Date | null;
-  /** What a successful probe learned; null keeps what the last one found. */
-  learned: { serverInfo: ServerInfo; tools: ToolSummary[] } | null;
+  learned: Learned | null;
+  /** Kept while the server asks for OAuth, cleared by any other outcome. */
+  authChallenge: AuthChallenge | null;
+}
+
+/** A server whose tool definitions a recorded check saw change: what they were before. */
+export interface ToolsChanged {
+  serverId: string;
+  tenantId: string;
+  fromHash: string;
+  before: ToolDefinition[];
+  after: ToolDefinition[];
+  toHash: string;
+  pinned: boolean;
 }
 
 /**
  * Records checks in one statement, however many: each one's history row, and its outcome on the
- * server (health is not an edit: version and updatedAt stay). The scheduler writes a batch per
+ * server (health is not an edit: version and updatedAt stay); what a check learned replaces what
+ * was stored, its server info and its listing each on their own. The scheduler writes a batch per
  * round trip this way, and one statement is atomic on its own. History is written only for the
- * servers the UPDATE found (and locked), so a server deleted meanwhile is skipped, never a
- * foreign-key error. Returns the ids of the servers recorded.
+ * servers found (and locked), so a server deleted meanwhile is skipped, never a foreign-key error.
+ * Returns the ids of the servers recorded, and, for those whose tools changed since the last
+ * check that listed them, the definitions before (as the statement's snapshot saw them: lock the
+ * rows first with `lockServers` where two checks racing must see one change, not two).
  */
-export async function recordHealth(q: Queryable, records: HealthRecord[]): Promise<string[]> {
-  if (records.length === 0) return [];
+export async function recordHealth(
+  q: Queryable,
+  records: HealthRecord[],
+): Promise<{ recorded: string[]; changed: ToolsChanged[] }> {
+  if (records.length === 0) return { recorded: [], changed: [] };
   const input = JSON.stringify(
     records.map((r) => ({
       server_id: r.serverId,
@@ -39,22 +86,41 @@ export async function recordHealth(q: Queryable, records: HealthRecord[]): Promi
       latency_ms: r.latencyMs,
       error: r.error,
       protocol_version: r.protocolVersion,
+      era: r.era,
       tools_count: r.toolsCount,
       consecutive_failures: r.consecutiveFailures,
       next_check_at: r.nextCheckAt,
       learned: r.learned !== null,
+      listed: (r.learned?.listing ?? null) !== null,
       server_info: r.learned?.serverInfo ?? null,
-      tools: r.learned?.tools ?? null,
+      tools: r.learned?.listing?.tools ?? null,
+      tools_hash: r.learned?.listing?.toolsHash ?? null,
+      pin: r.learned?.listing?.pin ?? null,
+      prompts: r.learned?.listing?.prompts ?? null,
+      resources: r.learned?.listing?.resources ?? null,
+      auth_challenge: r.authChallenge,
     })),
   );
-  const rows = await queryRows<{ server_id: string }>(
+  const rows = await queryRows<{
+    server_id: string;
+    tenant_id: string;
+    before_hash: string | null;
+    before_tools: ToolDefinition[] | null;
+    after_tools: ToolDefinition[] | null;
+    after_hash: string | null;
+    pinned: boolean;
+  }>(
     q,
     sql`
       WITH input AS (
         SELECT * FROM jsonb_to_recordset(${input}::jsonb) AS i(
           server_id uuid, tenant_id text, checked_at timestamptz, status text, latency_ms integer,
-          error text, protocol_version text, tools_count integer, consecutive_failures integer,
-          next_check_at timestamptz, learned boolean, server_info jsonb, tools jsonb)
+          error text, protocol_version text, era text, tools_count integer, consecutive_failures integer,
+          next_check_at timestamptz, learned boolean, listed boolean, server_info jsonb, tools jsonb, tools_hash text,
+          pin jsonb, prompts jsonb, resources jsonb, auth_challenge jsonb)
+      ), before AS (
+        SELECT s.id, s.tools_hash, s.tools, s.pinned_tools IS NOT NULL AS pinned
+        FROM mcp_servers s JOIN input i ON s.id = i.server_id AND s.tenant_id = i.tenant_id
       ), updated AS (
         UPDATE mcp_servers s SET
           status = i.status,
@@ -63,19 +129,94 @@ export async function recordHealth(q: Queryable, records: HealthRecord[]): Promi
           consecutive_failures = i.consecutive_failures,
           next_check_at = i.next_check_at,
           last_error = i.error,
+          auth_challenge = i.auth_challenge,
           server_info = CASE WHEN i.learned THEN i.server_info ELSE s.server_info END,
-          tools = CASE WHEN i.learned THEN i.tools ELSE s.tools END
+          tools = CASE WHEN i.listed THEN i.tools ELSE s.tools END,
+          tools_hash = CASE WHEN i.listed THEN i.tools_hash ELSE s.tools_hash END,
+          prompts = CASE WHEN i.listed THEN i.prompts ELSE s.prompts END,
+          resources = CASE WHEN i.listed THEN i.resources ELSE s.resources END,
+          tools_drifted = CASE WHEN i.listed
+            THEN s.pinned_tools IS NOT NULL AND s.pinned_tools <> i.pin ELSE s.tools_drifted END
         FROM input i
         WHERE s.id = i.server_id AND s.tenant_id = i.tenant_id
         RETURNING s.id
+      ), inserted AS (
+        INSERT INTO mcp_server_health
+          (server_id, tenant_id, checked_at, status, latency_ms, error, protocol_version, era, tools_count)
+        SELECT i.server_id, i.tenant_id, i.checked_at, i.status, i.latency_ms, i.error, i.protocol_version,
+               i.era, i.tools_count
+        FROM input i JOIN updated u ON u.id = i.server_id
+        RETURNING server_id
       )
-      INSERT INTO mcp_server_health
-        (server_id, tenant_id, checked_at, status, latency_ms, error, protocol_version, tools_count)
-      SELECT i.server_id, i.tenant_id, i.checked_at, i.status, i.latency_ms, i.error, i.protocol_version, i.tools_count
-      FROM input i JOIN updated u ON u.id = i.server_id
-      RETURNING server_id`,
+      SELECT ins.server_id, i.tenant_id, b.pinned,
+             b.tools_hash AS before_hash,
+             CASE WHEN changed THEN b.tools END AS before_tools,
+             CASE WHEN changed THEN i.tools END AS after_tools,
+             CASE WHEN changed THEN i.tools_hash END AS after_hash
+      FROM inserted ins
+      JOIN input i ON i.server_id = ins.server_id
+      JOIN before b ON b.id = ins.server_id,
+      LATERAL (SELECT i.listed AND b.tools_hash IS NOT NULL AND b.tools_hash <> i.tools_hash AS changed) c`,
   );
-  return rows.map((r) => r.server_id);
+  return {
+    recorded: rows.map((r) => r.server_id),
+    changed: rows.flatMap((r) =>
+      r.before_hash && r.before_tools && r.after_tools && r.after_hash
+        ? [
+            {
+              serverId: r.server_id,
+              tenantId: r.tenant_id,
+              fromHash: r.before_hash,
+              before: r.before_tools,
+              after: r.after_tools,
+              toHash: r.after_hash,
+              pinned: r.pinned,
+            },
+          ]
+        : [],
+    ),
+  };
+}
+
+/** Locks servers until the transaction ends, so that what a later statement reads of them is current. */
+export async function lockServers(q: Queryable, ids: string[]): Promise<void> {
+  if (ids.length === 0) return;
+  await q.select({ id: mcpServers.id }).from(mcpServers).where(inArray(mcpServers.id, ids)).for("update");
+}
+
+export type DriftRow = typeof mcpToolDrift.$inferSelect;
+
+/** Records a change of a server's tools. */
+export async function insertDrift(q: Queryable, row: typeof mcpToolDrift.$inferInsert): Promise<DriftRow> {
+  const [created] = await q.insert(mcpToolDrift).values(row).returning();
+  if (!created) throw new Error("insert returned no row");
+  return created;
+}
+
+/** A server's tool changes, newest first. */
+export function findDrift(db: Db, tenantId: string, serverId: string, limit: number): Promise<DriftRow[]> {
+  return db
+    .select()
+    .from(mcpToolDrift)
+    .where(and(eq(mcpToolDrift.serverId, serverId), eq(mcpToolDrift.tenantId, tenantId)))
+    .orderBy(desc(mcpToolDrift.detectedAt), desc(mcpToolDrift.id))
+    .limit(limit);
+}
+
+/** Approves a tool set (or, with null, unpins): the server is drifted no more. */
+export async function setPinnedTools(
+  q: Queryable,
+  tenantId: string,
+  serverId: string,
+  pinned: PinnedTool[] | null,
+  at: Date | null,
+): Promise<ServerRow | null> {
+  const [row] = await q
+    .update(mcpServers)
+    .set({ pinnedTools: pinned, pinnedAt: at, toolsDrifted: false })
+    .where(and(eq(mcpServers.tenantId, tenantId), eq(mcpServers.id, serverId)))
+    .returning();
+  return row ?? null;
 }
 
 export function findHistory(db: Db, tenantId: string, serverId: string, limit: number): Promise<HealthRow[]> {
@@ -101,7 +242,14 @@ export async function claimDueServers(
   const due = db
     .select({ id: mcpServers.id })
     .from(mcpServers)
-    .where(and(eq(mcpServers.enabled, true), lte(mcpServers.nextCheckAt, now)))
+    // A server that needs configuration is never probed, whatever its next_check_at says.
+    .where(
+      and(
+        eq(mcpServers.enabled, true),
+        eq(mcpServers.needsConfiguration, false),
+        lte(mcpServers.nextCheckAt, now),
+      ),
+    )
     .orderBy(mcpServers.nextCheckAt)
     .limit(limit)
     .for("update", { skipLocked: true });
@@ -112,10 +260,46 @@ export async function claimDueServers(
     .returning();
 }
 
+export async function fleetCheckRate(db: Db): Promise<number> {
+  const [row] = await db
+    .select({ rate: sql<string>`coalesce(sum(1.0 / ${mcpServers.checkIntervalSeconds}), 0)` })
+    .from(mcpServers)
+    .where(eq(mcpServers.enabled, true));
+  return Number(row?.rate ?? 0);
+}
+
 export async function deleteHealthBefore(db: Db, cutoff: Date): Promise<number> {
   const gone = await db
     .delete(mcpServerHealth)
     .where(lt(mcpServerHealth.checkedAt, cutoff))
     .returning({ id: mcpServerHealth.id });
   return gone.length;
+}
+
+/** Every tenant's servers, counted by status and whether they are enabled (for metrics). */
+export function countServersByStatus(db: Db) {
+  return db
+    .select({ status: mcpServers.status, enabled: mcpServers.enabled, count: count() })
+    .from(mcpServers)
+    .groupBy(mcpServers.status, mcpServers.enabled);
+}
+
+/** When the oldest check that is due now was due; null when none is. */
+export async function oldestDueCheck(db: Db, now: Date): Promise<Date | null> {
+  const [row] = await db
+    .select({ due: min(mcpServers.nextCheckAt) })
+    .from(mcpServers)
+    .where(and(eq(mcpServers.enabled, true), lte(mcpServers.nextCheckAt, now)));
+  return row?.due ?? null;
+}
+
+/** Enabled servers whose last check found them unhealthy, by organization slug and name. */
+export function findDownServers(db: Db, limit: number): Promise<{ org: string; server: string }[]> {
+  return db
+    .select({ org: organization.slug, server: mcpServers.name })
+    .from(mcpServers)
+    .innerJoin(organization, eq(organization.id, mcpServers.tenantId))
+    .where(and(eq(mcpServers.enabled, true), eq(mcpServers.status, "unhealthy")))
+    .orderBy(asc(organization.slug), asc(mcpServers.name))
+    .limit(limit);
 }

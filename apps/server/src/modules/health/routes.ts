@@ -3,19 +3,31 @@ import {
   HealthHistory,
   HealthHistoryQuery,
   MANAGER_ROLES,
+  PinToolsInput,
   ProbeInput,
   ProbeResult,
   Problem,
+  Server,
   ServerIdParams,
+  ToolDriftList,
+  ToolDriftQuery,
 } from "@switchboard/shared";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
-import type { ServiceDeps } from "../../lib/context";
-import { serviceContext } from "../../plugins/auth";
-import { checkServerNow, listHealthHistory, probeDefinition } from "./service";
+import type { CoreDeps } from "../../lib/context";
+import { serviceContext } from "../../lib/service-context";
+import {
+  checkServerNow,
+  type HealthDeps,
+  listHealthHistory,
+  listToolDrift,
+  pinTools,
+  probeDefinition,
+  unpinTools,
+} from "./service";
 
 const errors = { 400: Problem, 401: Problem, 403: Problem, 404: Problem };
 
-export const healthRoutes: FastifyPluginAsyncZod<ServiceDeps> = async (app, deps) => {
+export const healthRoutes: FastifyPluginAsyncZod<CoreDeps & HealthDeps> = async (app, deps) => {
   app.post(
     "/servers/:id/check",
     {
@@ -61,5 +73,55 @@ export const healthRoutes: FastifyPluginAsyncZod<ServiceDeps> = async (app, deps
       },
     },
     async (request) => probeDefinition({ ctx: serviceContext(request, deps), input: request.body }),
+  );
+
+  app.get(
+    "/servers/:id/drift",
+    {
+      schema: {
+        tags: ["health"],
+        summary: "The server's tool changes, newest first, with each changed definition before and after",
+        params: ServerIdParams,
+        querystring: ToolDriftQuery,
+        response: { 200: ToolDriftList, ...errors },
+      },
+    },
+    async (request) =>
+      listToolDrift({
+        ctx: serviceContext(request, deps),
+        id: request.params.id,
+        limit: request.query.limit,
+      }),
+  );
+
+  app.put(
+    "/servers/:id/tools/pin",
+    {
+      config: { roles: MANAGER_ROLES },
+      schema: {
+        tags: ["health"],
+        summary:
+          "Approve (pin) the server's current tools (owners and admins): the gateway serves only these until approved again",
+        params: ServerIdParams,
+        body: PinToolsInput.nullish(),
+        response: { 200: Server, ...errors, 409: Problem, 412: Problem },
+      },
+    },
+    async (request) =>
+      pinTools({ ctx: serviceContext(request, deps), id: request.params.id, input: request.body ?? {} }),
+  );
+
+  app.delete(
+    "/servers/:id/tools/pin",
+    {
+      config: { roles: MANAGER_ROLES },
+      schema: {
+        tags: ["health"],
+        summary: "Unpin the server's tools (owners and admins): the gateway serves whatever it offers",
+        params: ServerIdParams,
+        response: { 200: Server, ...errors },
+      },
+    },
+    async (request) => unpinTools({ ctx: serviceContext(request, deps), id: request.params.id }),
   );
 };

@@ -1,7 +1,15 @@
 import { createHash } from "node:crypto";
 import { sql } from "drizzle-orm";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { as, createTenant, createTestApp, type Tenant, type TestApp, testClock } from "../../../test/app";
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from "vitest";
+import {
+  as,
+  createTenant,
+  createTestApp,
+  secondInstance,
+  type Tenant,
+  type TestApp,
+  testClock,
+} from "../../../test/app";
 import { testDatabaseKinds } from "../../../test/db";
 import { queryRows } from "../../db/client";
 
@@ -82,6 +90,7 @@ describe.each(testDatabaseKinds())("API keys on %s", (kind) => {
       expiresAt: null,
       lastUsedAt: null,
       revokedAt: null,
+      tools: null,
     });
     expect(res.body).not.toContain(created.key);
   });
@@ -108,6 +117,50 @@ describe.each(testDatabaseKinds())("API keys on %s", (kind) => {
     const res = await whoami(header);
     expect(res.statusCode).toBe(401);
     expect(res.json()).toMatchObject({ code: "UNAUTHORIZED", detail: expect.stringContaining("Bearer") });
+  });
+
+  it("says why a key opens nothing: malformed, unknown, revoked or expired", async () => {
+    const verify = t.runtime.keys.verify;
+    expect(await verify("mcp_short")).toEqual({ ok: false, reason: "malformed" });
+    expect(await verify(`mcp_${"B".repeat(60)}`)).toEqual({ ok: false, reason: "unknown" });
+    const revoked = (await createKey({ name: "revoked" })).json();
+    await admin({ method: "DELETE", url: `/mcp/servers/${serverId}/keys/${revoked.id}` });
+    expect(await verify(revoked.key)).toEqual({ ok: false, reason: "revoked" });
+    expect((await whoami(`Bearer ${revoked.key}`)).json().detail).toBe("This API key has been revoked");
+    const expiring = (
+      await createKey({ name: "expiring", expiresAt: new Date(clock.now().getTime() + 1000).toISOString() })
+    ).json();
+    expect(await verify(expiring.key)).toEqual({
+      ok: true,
+      key: { keyId: expiring.id, tenantId: tenant.orgId, serverId, tools: null },
+    });
+    clock.advance(1000);
+    expect(await verify(expiring.key)).toEqual({ ok: false, reason: "expired" });
+    expect((await whoami(`Bearer ${expiring.key}`)).json().detail).toBe("This API key has expired");
+  });
+
+  it("remembers a key for API_KEY_CACHE_SECONDS at most when nothing tells it of a change", async () => {
+    const created = (await createKey({ name: "cached" })).json();
+    expect((await whoami(`Bearer ${created.key}`)).statusCode).toBe(200);
+    // Revoked behind Switchboard's back: no event, so only the cache's time to live bounds it.
+    await t.database.db.execute(sql`UPDATE mcp_api_keys SET revoked_at = now() WHERE id = ${created.id}`);
+    expect((await whoami(`Bearer ${created.key}`)).statusCode).toBe(200);
+    clock.advance(t.config.apiKeyCacheSeconds * 1000 + 1);
+    expect((await whoami(`Bearer ${created.key}`)).statusCode).toBe(401);
+  });
+
+  it("forgets the keys of a deleted server at once", async () => {
+    const doomed = (
+      await admin({
+        method: "POST",
+        url: "/mcp/servers",
+        payload: { name: "doomed", url: "http://127.0.0.1:9/mcp" },
+      })
+    ).json();
+    const created = (await createKey({ name: "doomed" }, doomed.id)).json();
+    expect((await whoami(`Bearer ${created.key}`)).statusCode).toBe(200);
+    expect((await admin({ method: "DELETE", url: `/mcp/servers/${doomed.id}` })).statusCode).toBe(204);
+    expect((await whoami(`Bearer ${created.key}`)).json()).toMatchObject({ status: 401 });
   });
 
   it("does not accept a session cookie in place of a key", async () => {
@@ -200,5 +253,47 @@ describe.each(testDatabaseKinds())("API keys on %s", (kind) => {
     const res = await admin({ method: "DELETE", url: `/mcp/servers/${other.id}/keys/${created.id}` });
     expect(res.statusCode).toBe(404);
     expect((await whoami(`Bearer ${created.key}`)).statusCode).toBe(200);
+  });
+});
+
+describe.runIf(process.env.TEST_REDIS_URL)("API key revocation across instances through Redis", () => {
+  let one: TestApp;
+  let two: Awaited<ReturnType<typeof secondInstance>>;
+  beforeAll(async () => {
+    one = await createTestApp("pglite", {
+      env: { REDIS_URL: process.env.TEST_REDIS_URL as string, REDIS_PREFIX: `${inject("runId")}:keys:` },
+    });
+    two = await secondInstance(one);
+  });
+  afterAll(async () => {
+    await two.close();
+    await one.close();
+  });
+
+  it("refuses a key on the other instance within 2 s of its revocation, though that one had it cached", async () => {
+    const tenant = await createTenant(one.app);
+    const admin = as(one.app, tenant.admin);
+    const server = (
+      await admin({
+        method: "POST",
+        url: "/mcp/servers",
+        payload: { name: "shared", url: "http://127.0.0.1:9/mcp" },
+      })
+    ).json();
+    const key = (
+      await admin({ method: "POST", url: `/mcp/servers/${server.id}/keys`, payload: { name: "k" } })
+    ).json();
+    const whoamiOnTwo = () =>
+      two.app.inject({ method: "GET", url: "/mcp/whoami", headers: { authorization: `Bearer ${key.key}` } });
+    expect((await whoamiOnTwo()).statusCode).toBe(200);
+    const revokedAt = Date.now();
+    expect(
+      (await admin({ method: "DELETE", url: `/mcp/servers/${server.id}/keys/${key.id}` })).statusCode,
+    ).toBe(204);
+    await vi.waitFor(async () => expect((await whoamiOnTwo()).statusCode).toBe(401), {
+      timeout: 2000,
+      interval: 20,
+    });
+    expect(Date.now() - revokedAt).toBeLessThan(2000);
   });
 });

@@ -10,13 +10,13 @@ import {
 } from "@switchboard/shared";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
-import type { ServiceDeps } from "../../lib/context";
-import { serviceContext } from "../../plugins/auth";
+import type { CoreDeps } from "../../lib/context";
+import { serviceContext } from "../../lib/service-context";
 import { createApiKey, listApiKeys, revokeApiKey } from "./service";
 
 const errors = { 400: Problem, 401: Problem, 403: Problem, 404: Problem };
 
-export const keyRoutes: FastifyPluginAsyncZod<ServiceDeps> = async (app, deps) => {
+export const keyRoutes: FastifyPluginAsyncZod<CoreDeps> = async (app, deps) => {
   app.get(
     "/servers/:id/keys",
     {

@@ -1,22 +1,12 @@
 import { createHash, randomBytes } from "node:crypto";
-import {
-  API_KEY_PATTERN,
-  type ApiKey,
-  CreateApiKeyInput,
-  type CreatedApiKey,
-  type WhoAmI,
-} from "@switchboard/shared";
-import type { Db } from "../../db/client";
-import type { Clock } from "../../lib/clock";
+import { type ApiKey, CreateApiKeyInput, type CreatedApiKey } from "@switchboard/shared";
 import type { ServiceContext } from "../../lib/context";
 import { AppError, notFound } from "../../lib/errors";
 import { assertManager } from "../../lib/roles";
+import { afterCommit, withTransaction } from "../../lib/transaction";
 import { auditChange } from "../audit/service";
-import { findServer, readServer } from "../servers/repo";
-import { serverNotFound } from "../servers/service";
+import { requireServer } from "../servers/service";
 import * as repo from "./repo";
-
-const LAST_USED_GAP_MS = 60_000;
 
 /** A new key: `mcp_` + 60 URL-safe base64 characters from 45 random bytes. */
 export function generateApiKey(): string {
@@ -44,9 +34,9 @@ export async function createApiKey({
     ]);
   }
   const key = generateApiKey();
-  const row = await ctx.db.transaction(async (tx) => {
-    if (!(await findServer(tx, ctx.tenantId, serverId))) throw serverNotFound();
-    const created = await repo.insertKey(tx, {
+  const row = await withTransaction(ctx, async (ctx) => {
+    await requireServer(ctx, serverId);
+    const created = await repo.insertKey(ctx.db, {
       tenantId: ctx.tenantId,
       serverId,
       name: data.name,
@@ -55,8 +45,9 @@ export async function createApiKey({
       createdBy: ctx.actor.type === "user" ? ctx.actor.userId : null,
       createdAt: ctx.clock.now(),
       expiresAt,
+      tools: data.tools ?? null,
     });
-    await auditChange(tx, ctx, {
+    await auditChange(ctx, {
       action: "key.create",
       target: { type: "api_key", id: created.id },
       changes: {
@@ -64,6 +55,7 @@ export async function createApiKey({
         name: created.name,
         prefix: created.prefix,
         expiresAt: expiresAt?.toISOString() ?? null,
+        tools: created.tools,
       },
     });
     return created;
@@ -73,7 +65,7 @@ export async function createApiKey({
 
 /** The server's keys, newest first, without the keys themselves. Any member. */
 export async function listApiKeys({ ctx, serverId }: { ctx: ServiceContext; serverId: string }) {
-  if (!(await readServer(ctx.db, ctx.tenantId, serverId))) throw serverNotFound();
+  await requireServer(ctx, serverId);
   const rows = await repo.findKeys(ctx.db, ctx.tenantId, serverId);
   return { items: rows.map(toKeyDto) };
 }
@@ -89,13 +81,13 @@ export async function revokeApiKey({
   keyId: string;
 }) {
   assertManager(ctx, "revoke API keys");
-  await ctx.db.transaction(async (tx) => {
-    const key = await repo.findKey(tx, ctx.tenantId, serverId, keyId);
+  await withTransaction(ctx, async (ctx) => {
+    const key = await repo.findKey(ctx.db, ctx.tenantId, serverId, keyId);
     if (!key) throw notFound("API key");
     if (key.revokedAt) return;
     const revokedAt = ctx.clock.now();
-    await repo.setRevoked(tx, key.id, revokedAt);
-    await auditChange(tx, ctx, {
+    await repo.setRevoked(ctx.db, key.id, revokedAt);
+    await auditChange(ctx, {
       action: "key.revoke",
       target: { type: "api_key", id: key.id },
       changes: {
@@ -105,28 +97,11 @@ export async function revokeApiKey({
         revokedAt: { from: null, to: revokedAt.toISOString() },
       },
     });
+    // Every instance forgets the key at once, so it opens nothing from the next request on.
+    await afterCommit(ctx, () =>
+      ctx.bus.publish({ type: "api_key.revoked", tenantId: ctx.tenantId, keyId: key.id }),
+    );
   });
-}
-
-/**
- * Who a presented key acts for, or null when it is malformed, unknown, revoked or expired.
- * The lookup is by SHA-256 hash, so the key is never compared or stored in clear.
- */
-export async function authenticateApiKey({
-  db,
-  clock,
-  key,
-}: {
-  db: Db;
-  clock: Clock;
-  key: string;
-}): Promise<WhoAmI | null> {
-  if (!API_KEY_PATTERN.test(key)) return null;
-  const row = await repo.findKeyByHash(db, hashApiKey(key));
-  const now = clock.now();
-  if (!row || row.revokedAt || (row.expiresAt && row.expiresAt <= now)) return null;
-  await repo.touchLastUsed(db, row.id, now, LAST_USED_GAP_MS);
-  return { tenantId: row.tenantId, serverId: row.serverId, keyId: row.id };
 }
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
@@ -142,5 +117,6 @@ function toKeyDto(row: repo.KeyRow): ApiKey {
     expiresAt: iso(row.expiresAt),
     lastUsedAt: iso(row.lastUsedAt),
     revokedAt: iso(row.revokedAt),
+    tools: row.tools,
   };
 }

@@ -1,7 +1,6 @@
-import { sql } from "drizzle-orm";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
-import type { Db } from "../../db/client";
+import { type Db, ping } from "../../db/client";
 import { sendProblem } from "../../plugins/problem";
 
 const Status = z.object({ status: z.literal("ok") });
@@ -19,7 +18,7 @@ export const platformRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { d
     { schema: { tags: ["platform"], summary: "The database answers", response: { 200: Status } } },
     async (request, reply) => {
       try {
-        await db.execute(sql`SELECT 1`);
+        await ping(db);
         return { status: "ok" as const };
       } catch (err) {
         request.log.warn({ err }, "readiness check: database unreachable");

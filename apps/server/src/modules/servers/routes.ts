@@ -1,5 +1,6 @@
 import {
   CreateServerInput,
+  FleetOverview,
   MANAGER_ROLES,
   Problem,
   Server,
@@ -10,10 +11,18 @@ import {
 } from "@switchboard/shared";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
-import type { ServiceDeps } from "../../lib/context";
+import type { CoreDeps } from "../../lib/context";
 import { AppError } from "../../lib/errors";
-import { serviceContext } from "../../plugins/auth";
-import { createServer, deleteServer, getServer, listServers, updateServer } from "./service";
+import { serviceContext } from "../../lib/service-context";
+import {
+  createServer,
+  deleteServer,
+  getFleetOverview,
+  getServer,
+  listServers,
+  type ServerDeps,
+  updateServer,
+} from "./service";
 
 const errors = { 400: Problem, 401: Problem, 403: Problem, 404: Problem };
 const IfMatch = z.object({ "if-match": z.string().optional() });
@@ -32,7 +41,7 @@ function parseIfMatch(value: string | undefined): number | undefined {
 
 const etag = (server: Server) => `"${server.version}"`;
 
-export const serverRoutes: FastifyPluginAsyncZod<ServiceDeps> = async (app, deps) => {
+export const serverRoutes: FastifyPluginAsyncZod<CoreDeps & ServerDeps> = async (app, deps) => {
   app.get(
     "/servers",
     {
@@ -44,6 +53,18 @@ export const serverRoutes: FastifyPluginAsyncZod<ServiceDeps> = async (app, deps
       },
     },
     async (request) => listServers({ ctx: serviceContext(request, deps), input: request.query }),
+  );
+
+  app.get(
+    "/servers/overview",
+    {
+      schema: {
+        tags: ["servers"],
+        summary: "The organization's servers counted by health, and how far their checks run behind",
+        response: { 200: FleetOverview, ...errors },
+      },
+    },
+    async (request) => getFleetOverview({ ctx: serviceContext(request, deps) }),
   );
 
   app.post(

@@ -1,6 +1,6 @@
 import type { ServerEvent, ServerListQuery } from "@switchboard/shared";
 import { describe, expect, it } from "vitest";
-import { createMemoryBus } from "../events/bus";
+import { createMemoryBus } from "../../lib/bus";
 import { createServerTotals } from "./totals";
 
 const query = (filters: Partial<ServerListQuery> = {}): ServerListQuery => ({
@@ -37,7 +37,7 @@ describe("list totals", () => {
   let now = 1000;
   const setup = (ttlMs = 5000) => {
     const events = createMemoryBus();
-    const totals = createServerTotals({ events, ttlMs, now: () => now });
+    const totals = createServerTotals({ bus: events, ttlMs, now: () => now });
     return { events, totals };
   };
 
@@ -82,7 +82,7 @@ describe("list totals", () => {
     await totals.total("t2", query(), theirs.run);
 
     mine.value = 6;
-    await events.publish("t1", { type: "server.deleted", serverId });
+    await events.publish({ type: "public", tenantId: "t1", event: { type: "server.deleted", serverId } });
     expect(await totals.total("t1", query(), mine.run)).toBe(6);
     expect(await totals.total("t2", query(), theirs.run)).toBe(9);
     expect([mine.calls, theirs.calls]).toEqual([2, 1]);
@@ -94,12 +94,16 @@ describe("list totals", () => {
     const healthy = counter(4);
     await totals.total("t1", query({ status: "healthy" }), healthy.run);
 
-    await events.publish("t1", { ...health("healthy", "healthy") } as ServerEvent);
+    await events.publish({
+      type: "public",
+      tenantId: "t1",
+      event: { ...health("healthy", "healthy") } as ServerEvent,
+    });
     expect(await totals.total("t1", query({ status: "healthy" }), healthy.run)).toBe(4);
     expect(healthy.calls).toBe(1);
 
     healthy.value = 3;
-    await events.publish("t1", health("unhealthy", "healthy"));
+    await events.publish({ type: "public", tenantId: "t1", event: health("unhealthy", "healthy") });
     expect(await totals.total("t1", query({ status: "healthy" }), healthy.run)).toBe(3);
     expect(healthy.calls).toBe(2);
   });
@@ -129,7 +133,7 @@ describe("list totals", () => {
     const c = counter(1);
     await totals.total("t1", query(), c.run);
     totals.close();
-    await events.publish("t1", { type: "server.deleted", serverId });
+    await events.publish({ type: "public", tenantId: "t1", event: { type: "server.deleted", serverId } });
     expect(await totals.total("t1", query(), c.run)).toBe(1);
     expect(c.calls).toBe(1);
   });

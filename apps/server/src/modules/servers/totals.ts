@@ -1,6 +1,6 @@
 import type { ServerEvent, ServerListQuery } from "@switchboard/shared";
 import { LRUCache } from "lru-cache";
-import type { EventBus } from "../events/bus";
+import type { EventBus } from "../../lib/bus";
 
 /** Counts the tenant's servers that match a list's filters (sort and page play no part). */
 export type CountServers = () => Promise<number>;
@@ -23,12 +23,12 @@ const movesCounts = (event: ServerEvent) =>
  * afresh. `ttlMs` bounds what a missed event can cost; 0 turns the cache off.
  */
 export function createServerTotals({
-  events,
+  bus,
   ttlMs,
   max = 10_000,
   now,
 }: {
-  events: EventBus;
+  bus: EventBus;
   ttlMs: number;
   max?: number;
   /** The clock the time to live is measured on (tests turn it by hand). */
@@ -44,12 +44,13 @@ export function createServerTotals({
     // A count that fails is not remembered; the next request counts again.
     fetchMethod: (_key, _stale, { context }) => context(),
   });
-  const unsubscribe = events.subscribe((tenantId, event) => {
-    if (movesCounts(event)) generations.set(tenantId, (generations.get(tenantId) ?? 0) + 1);
+  const unsubscribe = bus.subscribe((e) => {
+    if (e.type === "public" && movesCounts(e.event))
+      generations.set(e.tenantId, (generations.get(e.tenantId) ?? 0) + 1);
   });
 
   return {
-    async total(tenantId, { status, transport, enabled, tag, q }, count) {
+    async total(tenantId, { status, transport, enabled, drifted, tag, q }, count) {
       // The generation is read before counting: a count that overlaps a change is filed under
       // the generation it started in, which that change has already retired.
       const key = JSON.stringify([
@@ -58,6 +59,7 @@ export function createServerTotals({
         status,
         transport,
         enabled,
+        drifted,
         tag,
         q,
       ]);

@@ -1,10 +1,24 @@
-import type { Role } from "@switchboard/shared";
+import { Role } from "@switchboard/shared";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import toast from "react-hot-toast/headless";
 import { Button, ConfirmDialog, ErrorState, Field, Input, Panel, Spinner } from "../../components/ui";
 import { api, describeError } from "../../lib/api";
 import { useSession } from "../session/session";
+
+/** An invitation grants admin or member: an organization's owner is whoever created it. */
+const INVITE_ROLES = Role.exclude(["owner"]);
+const INVITE_ROLE_LABELS: Record<(typeof INVITE_ROLES.options)[number], string> = {
+  member: "member (reads)",
+  admin: "admin (manages servers and keys)",
+};
+
+/** What a role lets its holder do, said where a role is granted. */
+const ROLE_MEANS: Record<Role, string> = {
+  owner: "everything an admin does, and the organization itself.",
+  admin: "manages servers and keys.",
+  member: "reads servers and their health, and changes nothing.",
+};
 
 interface FullOrganization {
   id: string;
@@ -22,8 +36,10 @@ export function MembersPage() {
     queryFn: () => api<FullOrganization>("/api/auth/organization/get-full-organization"),
   });
   const [email, setEmail] = useState("");
-  const [role, setRole] = useState<Role>("member");
+  const [role, setRole] = useState<Role>(Role.enum.member);
   const [removing, setRemoving] = useState<{ id: string; email: string } | null>(null);
+  // Chosen in a select, applied only once confirmed; until then the select still shows the role held.
+  const [promoting, setPromoting] = useState<{ memberId: string; who: string; role: Role } | null>(null);
   const done = (message: string) => {
     toast.success(message);
     return client.invalidateQueries({ queryKey: key });
@@ -33,15 +49,24 @@ export function MembersPage() {
     mutationFn: () => api("/api/auth/organization/invite-member", { method: "POST", body: { email, role } }),
     onSuccess: () => {
       setEmail("");
-      return done(`Invited ${email}: they join by signing in with that address and accepting`);
+      return done(`Invited ${email}: their link is under Pending invitations`);
     },
     onError: fail,
   });
   const changeRole = useMutation({
-    mutationFn: (v: { memberId: string; role: Role }) =>
-      api("/api/auth/organization/update-member-role", { method: "POST", body: v }),
-    onSuccess: () => done("Role changed"),
+    mutationFn: ({ memberId, role }: { memberId: string; who: string; role: Role }) =>
+      api("/api/auth/organization/update-member-role", { method: "POST", body: { memberId, role } }),
+    onSuccess: (_d, v) => done(`${v.who} is now ${v.role}`),
     onError: fail,
+    onSettled: () => setPromoting(null),
+  });
+  const [cancelling, setCancelling] = useState<{ id: string; email: string } | null>(null);
+  const cancel = useMutation({
+    mutationFn: ({ id }: { id: string; email: string }) =>
+      api("/api/auth/organization/cancel-invitation", { method: "POST", body: { invitationId: id } }),
+    onSuccess: (_d, v) => done(`Invitation to ${v.email} withdrawn: its link no longer works`),
+    onError: fail,
+    onSettled: () => setCancelling(null),
   });
   const remove = useMutation({
     mutationFn: (memberIdOrEmail: string) =>
@@ -74,11 +99,19 @@ export function MembersPage() {
                   className="field w-auto py-1"
                   value={m.role}
                   disabled={m.user.id === user?.id || m.role === "owner"}
-                  onChange={(e) => changeRole.mutate({ memberId: m.id, role: e.target.value as Role })}
+                  onChange={(e) =>
+                    setPromoting({
+                      memberId: m.id,
+                      who: m.user.name || m.user.email,
+                      role: e.target.value as Role,
+                    })
+                  }
                 >
-                  <option value="owner">owner</option>
-                  <option value="admin">admin</option>
-                  <option value="member">member</option>
+                  {Role.options.map((r) => (
+                    <option key={r} value={r}>
+                      {r}
+                    </option>
+                  ))}
                 </select>
                 {m.user.id !== user?.id && m.role !== "owner" && (
                   <Button variant="ghost" onClick={() => setRemoving({ id: m.id, email: m.user.email })}>
@@ -92,10 +125,27 @@ export function MembersPage() {
         {pending.length > 0 && (
           <>
             <h3 className="mt-4 text-sm font-semibold">Pending invitations</h3>
-            <ul className="text-sm">
+            <p className="text-xs text-slate-600 dark:text-slate-400">
+              Switchboard mails each invitee their link when SMTP is set up (SMTP_URL); without it, hand the
+              link over yourself. The invitee opens it signed in with the invited address.
+            </p>
+            <ul className="space-y-1 text-sm">
               {pending.map((i) => (
-                <li key={i.id}>
-                  {i.email} · {i.role}
+                <li key={i.id} className="flex items-start justify-between gap-2">
+                  <div className="min-w-0">
+                    {i.email} · {i.role}
+                    <br />
+                    <code className="break-all text-xs" data-invitation-link={i.email}>
+                      {`${window.location.origin}/invitations/${i.id}`}
+                    </code>
+                  </div>
+                  <Button
+                    variant="ghost"
+                    aria-label={`Withdraw the invitation to ${i.email}`}
+                    onClick={() => setCancelling({ id: i.id, email: i.email })}
+                  >
+                    Withdraw
+                  </Button>
                 </li>
               ))}
             </ul>
@@ -126,8 +176,11 @@ export function MembersPage() {
               value={role}
               onChange={(e) => setRole(e.target.value as Role)}
             >
-              <option value="member">member (reads)</option>
-              <option value="admin">admin (manages servers and keys)</option>
+              {INVITE_ROLES.options.map((r) => (
+                <option key={r} value={r}>
+                  {INVITE_ROLE_LABELS[r]}
+                </option>
+              ))}
             </select>
           </Field>
           <Button type="submit" busy={invite.isPending} disabled={!email}>
@@ -135,6 +188,29 @@ export function MembersPage() {
           </Button>
         </form>
       </Panel>
+      <ConfirmDialog
+        open={!!promoting}
+        title="Change this member's role?"
+        body={
+          <p>
+            <strong>{promoting?.who}</strong> becomes <strong>{promoting?.role}</strong>:{" "}
+            {promoting && ROLE_MEANS[promoting.role]}
+          </p>
+        }
+        confirmLabel={`Make ${promoting?.role ?? ""}`}
+        busy={changeRole.isPending}
+        onConfirm={() => promoting && changeRole.mutate(promoting)}
+        onClose={() => setPromoting(null)}
+      />
+      <ConfirmDialog
+        open={!!cancelling}
+        title="Withdraw this invitation?"
+        body={<p>The link sent to {cancelling?.email} stops working. You can invite them again later.</p>}
+        confirmLabel="Withdraw invitation"
+        busy={cancel.isPending}
+        onConfirm={() => cancelling && cancel.mutate(cancelling)}
+        onClose={() => setCancelling(null)}
+      />
       <ConfirmDialog
         open={!!removing}
         title="Remove this member?"

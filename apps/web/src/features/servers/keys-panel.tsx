@@ -1,47 +1,32 @@
-import type { CreatedApiKey } from "@switchboard/shared";
+import type { Server } from "@switchboard/shared";
 import { useState } from "react";
 import toast from "react-hot-toast/headless";
-import {
-  Button,
-  ConfirmDialog,
-  Dialog,
-  EmptyState,
-  ErrorState,
-  Field,
-  Input,
-  Panel,
-  Spinner,
-} from "../../components/ui";
+import { Button, ConfirmDialog, EmptyState, ErrorState, Panel, Spinner } from "../../components/ui";
 import { describeError } from "../../lib/api";
 import { dateTime, timeAgo } from "../../lib/format";
-import { useKeys, useServerMutations } from "./queries";
+import { CreateKeyDialog } from "./create-key-dialog";
+import { useKeys, useKeyUsage, useServerMutations } from "./queries";
 
-/** API keys of one server: create (shown once), list, revoke. */
-export function KeysPanel({ serverId, canManage }: { serverId: string; canManage: boolean }) {
+const count = new Intl.NumberFormat();
+
+/** API keys of one server: create (shown once, with client set-ups), list, revoke. */
+export function KeysPanel({
+  serverId,
+  canManage,
+  server,
+}: {
+  serverId: string;
+  canManage: boolean;
+  server: Pick<Server, "id" | "name" | "transport" | "tools">;
+}) {
   const keys = useKeys(serverId);
-  const { createKey, revokeKey } = useServerMutations();
+  // Each key's calls in the last 24 h; a key that made none is not listed, so it shows 0.
+  const usage = useKeyUsage(serverId);
+  const callsOf = (keyId: string) =>
+    usage.data ? (usage.data.items.find((u) => u.keyId === keyId)?.calls ?? 0) : null;
+  const { revokeKey } = useServerMutations();
   const [creating, setCreating] = useState(false);
-  const [name, setName] = useState("");
-  const [expires, setExpires] = useState("");
-  const [created, setCreated] = useState<CreatedApiKey | null>(null);
   const [revoking, setRevoking] = useState<{ id: string; name: string } | null>(null);
-
-  const create = async () => {
-    try {
-      const key = await createKey.mutateAsync({
-        serverId,
-        name: name.trim(),
-        ...(expires ? { expiresAt: new Date(expires).toISOString() } : {}),
-      });
-      setCreating(false);
-      setName("");
-      setExpires("");
-      setCreated(key);
-      toast.success(`Created key ${key.name}`);
-    } catch (err) {
-      toast.error(describeError(err));
-    }
-  };
   const revoke = async () => {
     if (!revoking) return;
     try {
@@ -78,6 +63,7 @@ export function KeysPanel({ serverId, canManage }: { serverId: string; canManage
                 <div className="text-xs text-slate-600 dark:text-slate-400">
                   created {timeAgo(k.createdAt)} · last used {timeAgo(k.lastUsedAt)} ·{" "}
                   {k.expiresAt ? `expires ${dateTime(k.expiresAt)}` : "no expiry"}
+                  <KeyCalls calls={callsOf(k.id)} />
                 </div>
               </div>
               {k.revokedAt ? (
@@ -96,67 +82,7 @@ export function KeysPanel({ serverId, canManage }: { serverId: string; canManage
         </ul>
       )}
 
-      <Dialog open={creating} onClose={() => setCreating(false)} title="Create an API key">
-        <form
-          className="space-y-3"
-          onSubmit={(e) => {
-            e.preventDefault();
-            void create();
-          }}
-        >
-          <Field id="key-name" label="Name" hint="Who or what will use it, e.g. ci-deploy">
-            <Input
-              id="key-name"
-              value={name}
-              onChange={(e) => setName(e.target.value)}
-              required
-              maxLength={100}
-            />
-          </Field>
-          <Field id="key-expires" label="Expires (optional)">
-            <Input
-              id="key-expires"
-              type="datetime-local"
-              value={expires}
-              onChange={(e) => setExpires(e.target.value)}
-            />
-          </Field>
-          <div className="flex justify-end gap-2">
-            <Button variant="secondary" onClick={() => setCreating(false)}>
-              Cancel
-            </Button>
-            <Button type="submit" busy={createKey.isPending} disabled={!name.trim()}>
-              Create
-            </Button>
-          </div>
-        </form>
-      </Dialog>
-
-      <Dialog open={!!created} onClose={() => setCreated(null)} title="Your new API key">
-        <p className="mb-2 rounded-lg bg-amber-500/15 p-2 text-sm font-medium">
-          Copy it now: this is the only time Switchboard shows it. Store it somewhere safe.
-        </p>
-        <code
-          data-testid="new-key"
-          className="block break-all rounded bg-slate-900/5 p-2 text-sm dark:bg-white/10"
-        >
-          {created?.key}
-        </code>
-        <div className="mt-3 flex justify-end gap-2">
-          <Button
-            variant="secondary"
-            onClick={async () => {
-              await navigator.clipboard.writeText(created?.key ?? "").then(
-                () => toast.success("Copied"),
-                () => toast.error("Could not copy: select the key and copy it by hand"),
-              );
-            }}
-          >
-            Copy
-          </Button>
-          <Button onClick={() => setCreated(null)}>I have stored it</Button>
-        </div>
-      </Dialog>
+      <CreateKeyDialog server={server} open={creating} onClose={() => setCreating(false)} />
 
       <ConfirmDialog
         open={!!revoking}
@@ -168,5 +94,16 @@ export function KeysPanel({ serverId, canManage }: { serverId: string; canManage
         onClose={() => setRevoking(null)}
       />
     </Panel>
+  );
+}
+
+/** A key's calls in the last 24 h, once they are known. */
+function KeyCalls({ calls }: { calls: number | null }) {
+  if (calls === null) return null;
+  return (
+    <span data-testid="key-calls">
+      {" "}
+      · {count.format(calls)} {calls === 1 ? "call" : "calls"} in 24 h
+    </span>
   );
 }

@@ -1,9 +1,11 @@
 import type { HealthCheck } from "@switchboard/shared";
+import { reasonLine, STATUS_LABELS } from "../../lib/health-words";
 
 const BAND: Record<HealthCheck["status"], string> = {
   healthy: "fill-emerald-500/25",
   degraded: "fill-amber-500/35",
   unhealthy: "fill-rose-500/35",
+  auth_required: "fill-sky-500/30",
 };
 
 /** Latency over time as a line, over bands coloured by each check's status. Plain SVG. */
@@ -23,6 +25,8 @@ export function LatencyChart({ checks }: { checks: HealthCheck[] }) {
     <figure>
       <svg
         viewBox={`0 0 ${W} ${H}`}
+        // Stretched to the panel's width, however narrow: time runs left to right, not to scale.
+        preserveAspectRatio="none"
         className="h-40 w-full"
         role="img"
         aria-label={`Latency of the last ${points.length} checks, up to ${max} ms`}
@@ -37,17 +41,25 @@ export function LatencyChart({ checks }: { checks: HealthCheck[] }) {
             className={BAND[p.status]}
           >
             <title>
-              {new Date(p.checkedAt).toLocaleString()}: {p.status}, {p.latencyMs ?? "—"} ms
-              {p.error ? `, ${p.error}` : ""}
+              {new Date(p.checkedAt).toLocaleString()}: {STATUS_LABELS[p.status]}, {p.latencyMs ?? "—"} ms
+              {p.error ? `, ${reasonLine(p.error)}` : ""}
             </title>
           </rect>
         ))}
-        <path d={path} className="fill-none stroke-indigo-600 dark:stroke-indigo-300" strokeWidth={2} />
+        <path
+          d={path}
+          className="fill-none stroke-indigo-600 dark:stroke-indigo-300"
+          strokeWidth={2}
+          vectorEffect="non-scaling-stroke"
+        />
       </svg>
-      <figcaption className="mt-1 flex justify-between text-xs text-slate-600 dark:text-slate-400">
-        <span>{new Date(points[0]?.checkedAt ?? "").toLocaleTimeString()}</span>
-        <span>max {max} ms · green healthy, amber degraded, red unhealthy</span>
-        <span>{new Date(points.at(-1)?.checkedAt ?? "").toLocaleTimeString()}</span>
+      <figcaption className="mt-1 text-xs text-slate-600 dark:text-slate-400">
+        <div className="flex justify-between">
+          <span>{new Date(points[0]?.checkedAt ?? "").toLocaleTimeString()}</span>
+          <span>max {max} ms</span>
+          <span>{new Date(points.at(-1)?.checkedAt ?? "").toLocaleTimeString()}</span>
+        </div>
+        <p className="mt-0.5">Green healthy, amber degraded, red unhealthy, blue sign-in required.</p>
       </figcaption>
     </figure>
   );

@@ -1,18 +1,23 @@
 import type {
   ApiKey,
   CheckResult,
+  CreateApiKeyInput,
   CreatedApiKey,
   CreateServerInput,
+  FleetOverview,
   HealthCheck,
+  KeyUsageList,
   ProbeInput,
   ProbeResult,
   Server,
   ServerEvent,
   ServerPage,
+  ServerUsage,
+  ToolDrift,
   UpdateServerInput,
 } from "@switchboard/shared";
 import { type QueryClient, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { api } from "../../lib/api";
+import { ApiError, api } from "../../lib/api";
 
 export const serverKeys = {
   all: ["servers"] as const,
@@ -21,7 +26,14 @@ export const serverKeys = {
   detail: (id: string) => [...serverKeys.all, "detail", id] as const,
   health: (id: string) => [...serverKeys.all, "health", id] as const,
   keys: (id: string) => [...serverKeys.all, "keys", id] as const,
+  drift: (id: string) => [...serverKeys.all, "drift", id] as const,
+  overview: () => [...serverKeys.all, "overview"] as const,
+  usage: (id: string) => [...serverKeys.all, "usage", id] as const,
+  keyUsage: (id: string) => [...serverKeys.all, "key-usage", id] as const,
 };
+
+/** Usage is counted per minute and written within seconds: a minute between reads is enough. */
+const USAGE_REFRESH_MS = 60_000;
 
 /** Polls only while live events are down. */
 const poll = (live: boolean) => (live ? false : 10_000);
@@ -34,11 +46,22 @@ export const useServers = (search: string, live: boolean) =>
     refetchInterval: poll(live),
   });
 
-/** The server as a list already holds it: the row that was just clicked, most likely. */
+/** Servers by health and the checks' lag: read every 15 s, since health events change it constantly. */
+export const useFleetOverview = () =>
+  useQuery({
+    queryKey: serverKeys.overview(),
+    queryFn: () => api<FleetOverview>("/mcp/servers/overview"),
+    refetchInterval: 15_000,
+  });
+
+/**
+ * The server as a list already holds it (the row that was just clicked, most likely): a list
+ * carries counts, not definitions, so its tools, prompts and resources wait for the server's own.
+ */
 function fromLists(client: QueryClient, id: string): Server | undefined {
   for (const [, page] of client.getQueriesData<ServerPage>({ queryKey: serverKeys.lists() })) {
     const hit = page?.items.find((s) => s.id === id);
-    if (hit) return hit;
+    if (hit) return { ...hit, tools: [], prompts: [], resources: [] };
   }
   return undefined;
 }
@@ -64,11 +87,48 @@ export const useHealth = (id: string, live: boolean) =>
     refetchInterval: poll(live),
   });
 
+export const useDrift = (id: string, live: boolean) =>
+  useQuery({
+    queryKey: serverKeys.drift(id),
+    queryFn: () => api<{ items: ToolDrift[] }>(`/mcp/servers/${id}/drift?limit=20`),
+    refetchInterval: poll(live),
+  });
+
+/**
+ * Keys change behind the page's back when they are used (their "last used"), and no event says so:
+ * read them again every 15 s while the page is open (and on focus, as every query does).
+ */
+export const KEYS_REFRESH_MS = 15_000;
+
 export const useKeys = (id: string) =>
   useQuery({
     queryKey: serverKeys.keys(id),
     queryFn: () => api<{ items: ApiKey[] }>(`/mcp/servers/${id}/keys`),
+    refetchInterval: KEYS_REFRESH_MS,
   });
+
+/** The server's gateway calls and errors over the last 24 hours, in 5-minute buckets. */
+export const useServerUsage = (id: string) =>
+  useQuery({
+    queryKey: serverKeys.usage(id),
+    queryFn: () => api<ServerUsage>(`/mcp/servers/${id}/usage`),
+    refetchInterval: USAGE_REFRESH_MS,
+  });
+
+/** Each key's gateway calls over the last 24 hours. */
+export const useKeyUsage = (id: string) =>
+  useQuery({
+    queryKey: serverKeys.keyUsage(id),
+    queryFn: () => api<KeyUsageList>(`/mcp/servers/${id}/usage/keys`),
+    refetchInterval: USAGE_REFRESH_MS,
+  });
+
+/** An edit refused (412) because the server changed since its version was read; `current` is the server now. */
+export class EditConflict extends Error {
+  constructor(readonly current: Server) {
+    super("Someone changed this server since you opened it");
+  }
+}
 
 export function useServerMutations() {
   const client = useQueryClient();
@@ -79,16 +139,44 @@ export function useServerMutations() {
   return {
     create: useMutation({
       mutationFn: (input: CreateServerInput) => api<Server>("/mcp/servers", { method: "POST", body: input }),
-      onSuccess: settle,
+      onSuccess: (server) => {
+        // The scheduler places a new server's first check somewhere in its interval (so that a
+        // fleet registered at once is spread); one registered by hand is checked now. Its outcome
+        // arrives as a health event, or with the next fetch.
+        if (server.enabled)
+          void api<CheckResult>(`/mcp/servers/${server.id}/check`, { method: "POST" })
+            .then((result) => settle(result.server))
+            .catch(() => {});
+        return settle(server);
+      },
     }),
     update: useMutation({
-      mutationFn: ({ id, input, version }: { id: string; input: UpdateServerInput; version?: number }) =>
-        api<Server>(`/mcp/servers/${id}`, {
-          method: "PATCH",
-          body: input,
-          headers: version === undefined ? {} : { "if-match": String(version) },
-        }),
+      mutationFn: async ({
+        id,
+        input,
+        version,
+      }: {
+        id: string;
+        input: UpdateServerInput;
+        version?: number;
+      }) => {
+        try {
+          return await api<Server>(`/mcp/servers/${id}`, {
+            method: "PATCH",
+            body: input,
+            headers: version === undefined ? {} : { "if-match": String(version) },
+          });
+        } catch (err) {
+          // The 412 says only that the version is stale: what changed is in the server's copy now.
+          if (err instanceof ApiError && err.status === 412)
+            throw new EditConflict(await api<Server>(`/mcp/servers/${id}`));
+          throw err;
+        }
+      },
       onSuccess: settle,
+      onError: (err) => {
+        if (err instanceof EditConflict) settle(err.current);
+      },
     }),
     remove: useMutation({
       mutationFn: (id: string) => api<void>(`/mcp/servers/${id}`, { method: "DELETE" }),
@@ -101,18 +189,34 @@ export function useServerMutations() {
       mutationFn: (id: string) => api<CheckResult>(`/mcp/servers/${id}/check`, { method: "POST" }),
       onSuccess: (result) => {
         client.invalidateQueries({ queryKey: serverKeys.health(result.server.id) });
+        // A check is what finds a change of tools, and the socket may be down.
+        client.invalidateQueries({ queryKey: serverKeys.drift(result.server.id) });
         return settle(result.server);
       },
+    }),
+    /** Approves the tools as reviewed: `toolsHash` makes the API refuse (412) a set that changed since. */
+    pinTools: useMutation({
+      mutationFn: ({ id, toolsHash }: { id: string; toolsHash: string }) =>
+        api<Server>(`/mcp/servers/${id}/tools/pin`, { method: "PUT", body: { toolsHash } }),
+      onSuccess: settle,
+      onError: (err, { id }) => {
+        // Refused because the tools changed meanwhile: show the new ones to review.
+        if (err instanceof ApiError && err.status === 412) {
+          client.invalidateQueries({ queryKey: serverKeys.detail(id) });
+          client.invalidateQueries({ queryKey: serverKeys.drift(id) });
+        }
+      },
+    }),
+    unpinTools: useMutation({
+      mutationFn: (id: string) => api<Server>(`/mcp/servers/${id}/tools/pin`, { method: "DELETE" }),
+      onSuccess: settle,
     }),
     probe: useMutation({
       mutationFn: (input: ProbeInput) => api<ProbeResult>("/mcp/probe", { method: "POST", body: input }),
     }),
     createKey: useMutation({
-      mutationFn: ({ serverId, name, expiresAt }: { serverId: string; name: string; expiresAt?: string }) =>
-        api<CreatedApiKey>(`/mcp/servers/${serverId}/keys`, {
-          method: "POST",
-          body: { name, ...(expiresAt ? { expiresAt } : {}) },
-        }),
+      mutationFn: ({ serverId, input }: { serverId: string; input: CreateApiKeyInput }) =>
+        api<CreatedApiKey>(`/mcp/servers/${serverId}/keys`, { method: "POST", body: input }),
       onSuccess: (key) => client.invalidateQueries({ queryKey: serverKeys.keys(key.serverId) }),
     }),
     revokeKey: useMutation({
@@ -141,6 +245,9 @@ export function applyServerEvent(client: QueryClient, event: ServerEvent) {
     );
     client.invalidateQueries({ queryKey: serverKeys.health(event.serverId) });
     client.invalidateQueries({ queryKey: serverKeys.detail(event.serverId) });
+  } else if (event.type === "tools.drifted") {
+    client.invalidateQueries({ queryKey: serverKeys.detail(event.serverId) });
+    client.invalidateQueries({ queryKey: serverKeys.drift(event.serverId) });
   } else {
     client.setQueryData(serverKeys.detail(event.server.id), event.server);
   }

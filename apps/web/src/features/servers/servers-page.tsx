@@ -1,4 +1,12 @@
-import { SERVER_SORT_FIELDS, type Server } from "@switchboard/shared";
+import {
+  EnabledFilter,
+  HealthStatus,
+  PAGE_SIZE_DEFAULT,
+  PAGE_SIZE_OPTIONS,
+  type ServerSortField,
+  type ServerSummary,
+  Transport,
+} from "@switchboard/shared";
 import {
   type ColumnDef,
   flexRender,
@@ -6,23 +14,59 @@ import {
   type SortingState,
   useReactTable,
 } from "@tanstack/react-table";
-import { useEffect, useMemo, useState } from "react";
+import { useEffect, useMemo, useRef, useState } from "react";
+import toast from "react-hot-toast/headless";
 import { Link, useLocation, useSearch } from "wouter";
-import { EmptyState, ErrorState, HealthBadge, Panel, Spinner } from "../../components/ui";
+import { Button, EmptyState, ErrorState, Panel, Spinner } from "../../components/ui";
 import { describeError } from "../../lib/api";
-import { timeAgo } from "../../lib/format";
+import { TRANSPORT_LABELS, timeAgo } from "../../lib/format";
+import { STATUS_LABELS } from "../../lib/health-words";
+import { downloadExport } from "../registry/queries";
 import { useSession } from "../session/session";
+import { CheckLag } from "./check-lag";
+import { Reason } from "./health-reason";
+import { NeedsConfigurationBadge } from "./needs-configuration";
 import { useServers } from "./queries";
+import { ServerState } from "./server-state";
 
-const FILTERS = ["q", "status", "transport", "tag", "enabled"] as const;
-const SORTABLE = new Set<string>(SERVER_SORT_FIELDS);
+const FILTERS = ["q", "status", "transport", "tag", "enabled", "drifted"] as const;
 
-/** The table's state lives in the URL, so a view can be shared and survives a reload. */
+const option = (value: string, name = value) => ({ value, name });
+
+const DRIFTED_LABELS: Record<(typeof EnabledFilter.options)[number], string> = {
+  true: "changed since approval",
+  false: "no unapproved change",
+};
+
+/** The select filters: the query parameter, its label, and every value the API accepts, named. */
+const SELECTS = [
+  { key: "status", label: "Health", options: HealthStatus.options.map((o) => option(o, STATUS_LABELS[o])) },
+  {
+    key: "transport",
+    label: "Transport",
+    options: Transport.options.map((o) => option(o, TRANSPORT_LABELS[o])),
+  },
+  { key: "enabled", label: "Enabled", options: EnabledFilter.options.map((o) => option(o)) },
+  {
+    key: "drifted",
+    label: "Tools",
+    options: EnabledFilter.options.map((o) => option(o, DRIFTED_LABELS[o])),
+  },
+] as const;
+
+/** The URL's page size if the select offers it, else the default: the select shows what is asked. */
+const pageSizeOf = (raw: string | null) =>
+  PAGE_SIZE_OPTIONS.find((n) => String(n) === raw) ?? PAGE_SIZE_DEFAULT;
+
+/**
+ * The table's state lives in the URL, so a view can be shared and survives a reload. Each change
+ * is a new history entry, so Back undoes it; `replace` rewrites the current one instead.
+ */
 function useUrlState() {
   const search = useSearch();
   const [location, navigate] = useLocation();
   const params = useMemo(() => new URLSearchParams(search), [search]);
-  const set = (changes: Record<string, string | null>) => {
+  const set = (changes: Record<string, string | null>, { replace = false } = {}) => {
     const next = new URLSearchParams(params);
     for (const [k, v] of Object.entries(changes)) {
       if (v === null || v === "") next.delete(k);
@@ -30,52 +74,104 @@ function useUrlState() {
     }
     if (!("page" in changes)) next.delete("page");
     const qs = next.toString();
-    navigate(`${location}${qs ? `?${qs}` : ""}`, { replace: true });
+    if (qs === params.toString()) return qs;
+    navigate(`${location}${qs ? `?${qs}` : ""}`, { replace });
+    return qs;
   };
   return { params, set };
 }
 
-const columns: ColumnDef<Server>[] = [
+/**
+ * The search box: it follows the URL (Back, a shared link) and writes to it a moment after typing
+ * stops. The first write of a search is a history entry of its own; the ones after it, while the
+ * URL still holds that search, rewrite it, so Back undoes the search, not each keystroke.
+ */
+function useSearchBox({ params, set }: ReturnType<typeof useUrlState>) {
+  const inUrl = params.get("q") ?? "";
+  const [q, setQ] = useState(inUrl);
+  const [seen, setSeen] = useState(inUrl);
+  if (inUrl !== seen) {
+    setSeen(inUrl);
+    setQ(inUrl);
+  }
+  /** The query string the last search write left, to know whether the URL still holds it. */
+  const written = useRef<string | null>(null);
+  useEffect(() => {
+    if (q === inUrl) return;
+    const t = setTimeout(() => {
+      written.current = set({ q }, { replace: written.current === params.toString() });
+    }, 300);
+    return () => clearTimeout(t);
+  });
+  return [q, setQ] as const;
+}
+
+/**
+ * A column the API sorts by. TanStack Table sorts only a column with an accessor; the rows come
+ * sorted from the API, so the accessor only marks the column sortable under the API's field name.
+ */
+const sortedBy = (field: ServerSortField & keyof ServerSummary) => ({ id: field, accessorKey: field });
+
+const ARIA_SORT = { asc: "ascending", desc: "descending", none: "none" } as const;
+
+const columns: ColumnDef<ServerSummary>[] = [
   {
-    id: "name",
+    ...sortedBy("name"),
     header: "Name",
     cell: ({ row }) => (
       <div>
-        <Link
-          href={`/servers/${row.original.id}`}
-          className="font-medium text-indigo-700 hover:underline dark:text-indigo-300"
-        >
-          {row.original.displayName}
-        </Link>
+        <div className="flex flex-wrap items-center gap-x-2">
+          <Link
+            href={`/servers/${row.original.id}`}
+            className="font-medium text-indigo-700 hover:underline dark:text-indigo-300"
+          >
+            {row.original.displayName}
+          </Link>
+          {row.original.needsConfiguration && <NeedsConfigurationBadge />}
+          {row.original.pinned && row.original.drifted && (
+            <span
+              data-drifted
+              title="The tools changed since an admin approved them: the gateway refuses the new ones until approved"
+              className="rounded bg-amber-100 px-1.5 py-0.5 text-xs font-medium text-amber-950 dark:bg-amber-500/15 dark:text-amber-100"
+            >
+              tools changed
+            </span>
+          )}
+        </div>
         <div className="text-xs text-slate-600 dark:text-slate-400">{row.original.name}</div>
       </div>
     ),
   },
   {
-    id: "status",
+    ...sortedBy("status"),
     header: "Health",
     cell: ({ row }) => (
       <div className="space-y-0.5">
-        <HealthBadge status={row.original.status} />
-        <div className="text-xs text-slate-600 dark:text-slate-400">
-          {row.original.lastCheckedAt
-            ? `${timeAgo(row.original.lastCheckedAt)} · ${row.original.lastLatencyMs ?? "—"} ms`
-            : "not checked yet"}
-          {row.original.lastError && row.original.status !== "healthy" ? ` · ${row.original.lastError}` : ""}
-        </div>
+        <ServerState server={row.original} />
+        {row.original.enabled && (
+          <div className="text-xs text-slate-600 dark:text-slate-400">
+            {row.original.lastCheckedAt
+              ? `${timeAgo(row.original.lastCheckedAt)} · ${row.original.lastLatencyMs ?? "—"} ms`
+              : "not checked yet"}
+            {row.original.lastError && row.original.status !== "healthy" && (
+              <>
+                {" · "}
+                <Reason code={row.original.lastError} />
+              </>
+            )}
+          </div>
+        )}
       </div>
     ),
   },
   {
     id: "transport",
     header: "Transport",
-    enableSorting: false,
-    cell: ({ row }) => <span className="text-sm">{row.original.transport}</span>,
+    cell: ({ row }) => <span className="text-sm">{TRANSPORT_LABELS[row.original.transport]}</span>,
   },
   {
     id: "tags",
     header: "Tags",
-    enableSorting: false,
     cell: ({ row }) => (
       <div className="flex flex-wrap gap-1">
         {row.original.tags.map((t) => (
@@ -83,19 +179,16 @@ const columns: ColumnDef<Server>[] = [
             {t}
           </span>
         ))}
-        {!row.original.enabled && (
-          <span className="rounded bg-amber-500/15 px-1.5 py-0.5 text-xs">disabled</span>
-        )}
       </div>
     ),
   },
   {
-    id: "lastCheckedAt",
+    ...sortedBy("lastCheckedAt"),
     header: "Last checked",
     cell: ({ row }) => <span className="text-sm">{timeAgo(row.original.lastCheckedAt)}</span>,
   },
   {
-    id: "updatedAt",
+    ...sortedBy("updatedAt"),
     header: "Updated",
     cell: ({ row }) => <span className="text-sm">{timeAgo(row.original.updatedAt)}</span>,
   },
@@ -103,19 +196,12 @@ const columns: ColumnDef<Server>[] = [
 
 export function ServersPage({ live }: { live: boolean }) {
   const { canManage } = useSession();
-  const { params, set } = useUrlState();
+  const url = useUrlState();
+  const { params, set } = url;
   const page = Number(params.get("page") ?? "1") || 1;
-  const pageSize = Number(params.get("pageSize") ?? "50") || 50;
+  const pageSize = pageSizeOf(params.get("pageSize"));
   const sort = params.get("sort") ?? "name";
-  const [q, setQ] = useState(params.get("q") ?? "");
-
-  // Search as the user types, a moment after they stop.
-  useEffect(() => {
-    const t = setTimeout(() => {
-      if (q !== (params.get("q") ?? "")) set({ q });
-    }, 300);
-    return () => clearTimeout(t);
-  });
+  const [q, setQ] = useSearchBox(url);
 
   const apiSearch = useMemo(() => {
     const s = new URLSearchParams({ page: String(page), pageSize: String(pageSize), sort });
@@ -134,6 +220,10 @@ export function ServersPage({ live }: { live: boolean }) {
     manualSorting: true,
     manualPagination: true,
     state: { sorting },
+    // One order at a time, as the API takes it: a click sorts ascending, the next one flips it.
+    enableMultiSort: false,
+    enableSortingRemoval: false,
+    sortDescFirst: false,
     onSortingChange: (updater) => {
       const next = typeof updater === "function" ? updater(sorting) : updater;
       const first = next[0];
@@ -143,22 +233,48 @@ export function ServersPage({ live }: { live: boolean }) {
   });
   const total = query.data?.total ?? 0;
   const pages = Math.max(1, Math.ceil(total / pageSize));
+  const [exporting, setExporting] = useState(false);
+  const exportAll = async () => {
+    setExporting(true);
+    try {
+      const n = await downloadExport();
+      toast.success(`Exported ${n} server${n === 1 ? "" : "s"} as server.json`);
+    } catch (err) {
+      toast.error(describeError(err));
+    } finally {
+      setExporting(false);
+    }
+  };
 
   return (
     <Panel
       title="MCP servers"
       actions={
-        canManage && (
-          <Link
-            href="/servers/new"
-            className="rounded-lg bg-indigo-600 px-3 py-2 text-sm font-medium text-white hover:bg-indigo-700 dark:bg-indigo-400 dark:hover:bg-indigo-300 dark:text-slate-950"
-          >
-            Register server
-          </Link>
-        )
+        <>
+          <Button variant="secondary" busy={exporting} onClick={exportAll}>
+            Export
+          </Button>
+          {canManage && (
+            <Link
+              href="/servers/import"
+              className="rounded-lg border border-slate-300 bg-white/70 px-3 py-2 text-sm font-medium dark:border-slate-600 dark:bg-slate-800/70"
+            >
+              Import
+            </Link>
+          )}
+          {canManage && (
+            <Link
+              href="/servers/new"
+              className="rounded-lg bg-indigo-600 px-3 py-2 text-sm font-medium text-white hover:bg-indigo-700 dark:bg-indigo-400 dark:hover:bg-indigo-300 dark:text-slate-950"
+            >
+              Register server
+            </Link>
+          )}
+        </>
       }
     >
-      <div className="mb-4 grid gap-2 sm:grid-cols-2 lg:grid-cols-5">
+      <CheckLag />
+      <div className="mb-4 grid gap-2 sm:grid-cols-2 lg:grid-cols-6">
         <label className="lg:col-span-2">
           <span className="sr-only">Search</span>
           <input
@@ -170,13 +286,7 @@ export function ServersPage({ live }: { live: boolean }) {
             onChange={(e) => setQ(e.target.value)}
           />
         </label>
-        {(
-          [
-            ["status", "Health", ["healthy", "degraded", "unhealthy", "unknown"]],
-            ["transport", "Transport", ["streamable-http", "sse"]],
-            ["enabled", "Enabled", ["true", "false"]],
-          ] as const
-        ).map(([key, label, options]) => (
+        {SELECTS.map(({ key, label, options }) => (
           <label key={key}>
             <span className="sr-only">{label}</span>
             <select
@@ -186,9 +296,9 @@ export function ServersPage({ live }: { live: boolean }) {
               onChange={(e) => set({ [key]: e.target.value })}
             >
               <option value="">{label}: any</option>
-              {options.map((o) => (
-                <option key={o} value={o}>
-                  {label}: {o}
+              {options.map(({ value, name }) => (
+                <option key={value} value={value}>
+                  {label}: {name}
                 </option>
               ))}
             </select>
@@ -223,13 +333,13 @@ export function ServersPage({ live }: { live: boolean }) {
                   className="border-b border-slate-900/10 text-xs uppercase tracking-wide text-slate-600 dark:border-white/10 dark:text-slate-400"
                 >
                   {g.headers.map((h) => {
-                    const sortable = SORTABLE.has(h.column.id);
+                    const sortable = h.column.getCanSort();
                     const dir = h.column.getIsSorted();
                     return (
                       <th
                         key={h.id}
                         className="px-2 py-2 font-medium"
-                        aria-sort={dir ? (dir === "desc" ? "descending" : "ascending") : undefined}
+                        aria-sort={sortable ? ARIA_SORT[dir || "none"] : undefined}
                       >
                         {sortable ? (
                           <button
@@ -277,11 +387,12 @@ export function ServersPage({ live }: { live: boolean }) {
           <label>
             <span className="sr-only">Page size</span>
             <select
+              aria-label="Page size"
               className="field w-auto py-1"
               value={pageSize}
               onChange={(e) => set({ pageSize: e.target.value })}
             >
-              {[25, 50, 100, 200].map((n) => (
+              {PAGE_SIZE_OPTIONS.map((n) => (
                 <option key={n} value={n}>
                   {n} per page
                 </option>

@@ -2,10 +2,11 @@ import { zodResolver } from "@hookform/resolvers/zod";
 import { useState } from "react";
 import { useForm } from "react-hook-form";
 import toast from "react-hot-toast/headless";
-import { Link, useLocation } from "wouter";
+import { Link, useLocation, useSearch } from "wouter";
 import { z } from "zod";
 import { Button, Field, Input, Panel } from "../../components/ui";
 import { api, describeError } from "../../lib/api";
+import { nextPage } from "./next-page";
 import { useSession } from "./session";
 
 const SignIn = z.object({
@@ -19,6 +20,9 @@ type SignUpValues = z.infer<typeof SignUp>;
 export function AuthPage({ mode }: { mode: "sign-in" | "sign-up" }) {
   const { refresh } = useSession();
   const [, navigate] = useLocation();
+  // `?next=` (the page asked for before signing in) is kept between the two modes.
+  const search = useSearch();
+  const carried = search ? `?${search}` : "";
   const [error, setError] = useState<string | null>(null);
   const form = useForm<SignUpValues>({
     resolver: zodResolver(
@@ -31,13 +35,15 @@ export function AuthPage({ mode }: { mode: "sign-in" | "sign-up" }) {
   const submit = form.handleSubmit(async (values) => {
     setError(null);
     try {
-      await api(mode === "sign-up" ? "/api/auth/sign-up/email" : "/api/auth/sign-in/email", {
+      // Sign-up answers alike for a new and a taken address and starts no session: sign in next.
+      if (mode === "sign-up") await api("/api/auth/sign-up/email", { method: "POST", body: values });
+      await api("/api/auth/sign-in/email", {
         method: "POST",
-        body: mode === "sign-up" ? values : { email: values.email, password: values.password },
+        body: { email: values.email, password: values.password },
       });
       await refresh();
       toast.success(mode === "sign-up" ? "Welcome to Switchboard" : "Signed in");
-      navigate("/");
+      navigate(nextPage(search));
     } catch (err) {
       setError(describeError(err));
       toast.error(describeError(err));
@@ -85,14 +91,14 @@ export function AuthPage({ mode }: { mode: "sign-in" | "sign-up" }) {
           {mode === "sign-up" ? (
             <>
               Have an account?{" "}
-              <Link className="underline" href="/sign-in">
+              <Link className="underline" href={`/sign-in${carried}`}>
                 Sign in
               </Link>
             </>
           ) : (
             <>
               New here?{" "}
-              <Link className="underline" href="/sign-up">
+              <Link className="underline" href={`/sign-up${carried}`}>
                 Create an account
               </Link>
             </>

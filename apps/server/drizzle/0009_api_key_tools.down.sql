@@ -1,0 +1,1 @@
+ALTER TABLE "mcp_api_keys" DROP COLUMN "tools";

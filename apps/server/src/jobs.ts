@@ -1,0 +1,80 @@
+import { repeat } from "./lib/repeat";
+import { purgeExpiredAuditLogs } from "./modules/audit/service";
+import { purgeHealthHistory } from "./modules/health/service";
+import { purgeUsage } from "./modules/usage/service";
+import type { Runtime } from "./runtime";
+import { createScheduler, type Scheduler } from "./worker/scheduler";
+
+/** How often health history and gateway usage past their retention are purged. */
+const HEALTH_PURGE_INTERVAL_MS = 3_600_000;
+
+export interface Jobs {
+  /** The health scheduler, when this process runs it. */
+  scheduler: Scheduler | null;
+  start(): void;
+  /** Stops claiming checks and waits for the probes and purges in flight. */
+  stop(): Promise<void>;
+}
+
+/**
+ * The background work of an instance, the same for `start` and `worker`: the health scheduler
+ * (unless `scheduler` is false), and the health history, usage and audit retention purges.
+ */
+export function createJobs(runtime: Runtime, { scheduler: withScheduler }: { scheduler: boolean }): Jobs {
+  const { config, log } = runtime;
+  const scheduler = withScheduler
+    ? createScheduler({
+        ...runtime,
+        ...config.scheduler,
+        probe: runtime.scheduledProbe,
+        leaseMs: config.probe.timeoutMs * 3,
+      })
+    : null;
+  const stops: (() => Promise<void>)[] = [];
+  return {
+    scheduler,
+    start() {
+      scheduler?.start();
+      stops.push(
+        repeat({
+          name: "health history purge",
+          intervalMs: HEALTH_PURGE_INTERVAL_MS,
+          log,
+          task: async () => {
+            const purged = await purgeHealthHistory({
+              ...runtime,
+              retentionDays: config.healthRetentionDays,
+            });
+            if (purged > 0) log.info({ purged }, "health history purged");
+          },
+        }),
+        repeat({
+          name: "usage retention purge",
+          intervalMs: HEALTH_PURGE_INTERVAL_MS,
+          log,
+          task: async () => {
+            const purged = await purgeUsage({ ...runtime, retentionDays: config.usageRetentionDays });
+            if (purged > 0) log.info({ purged, retentionDays: config.usageRetentionDays }, "usage purged");
+          },
+        }),
+        repeat({
+          name: "audit retention purge",
+          intervalMs: config.audit.purgeIntervalSeconds * 1000,
+          log,
+          task: async () => {
+            const purged = await purgeExpiredAuditLogs({
+              ...runtime,
+              retentionDays: config.audit.retentionDays,
+            });
+            if (purged > 0)
+              log.info({ purged, retentionDays: config.audit.retentionDays }, "audit retention purge");
+          },
+        }),
+      );
+    },
+    async stop() {
+      await scheduler?.stop();
+      await Promise.all(stops.splice(0).map((stop) => stop()));
+    },
+  };
+}

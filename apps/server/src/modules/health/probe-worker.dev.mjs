@@ -1,0 +1,6 @@
+// The probe thread's entry when Switchboard runs from TypeScript source (tests, `tsx`): a worker
+// thread does not inherit the parent's TypeScript loader, so it loads tsx itself. The compiled
+// build starts dist/probe-worker.js instead (see probe-thread.ts).
+import { tsImport } from "tsx/esm/api";
+
+await tsImport("./probe-worker.ts", import.meta.url);

@@ -1,0 +1,35 @@
+import { parentPort, workerData } from "node:worker_threads";
+import { createUpstreamDispatcher } from "../upstream/dispatcher";
+import { createProber, type ProbeResult } from "./probe";
+import type { ProbeRequest, ProbeThreadOptions } from "./probe-thread";
+
+/**
+ * The probe thread: runs health probes for the scheduler, off the event loop that serves the API.
+ * It has its own SSRF-guarded dispatcher and era cache; the targets it is sent carry their headers
+ * opened, and nothing of them is kept past the probe.
+ */
+const options = workerData as ProbeThreadOptions;
+const probe = createProber({
+  timeoutMs: options.timeoutMs,
+  degradedMs: options.degradedMs,
+  maxBodyBytes: options.maxBodyBytes,
+  dispatcher: createUpstreamDispatcher({ allowPrivate: options.allowPrivate }),
+});
+
+/** A probe reports failure as a value; this covers a bug in it, so the scheduler never waits. */
+const failed = (started: number): ProbeResult => ({
+  status: "unhealthy",
+  latencyMs: Math.round(performance.now() - started),
+  error: "internal",
+  serverInfo: null,
+  tools: [],
+  prompts: [],
+  resources: [],
+  authChallenge: null,
+});
+
+parentPort?.on("message", async ({ id, target }: ProbeRequest) => {
+  const started = performance.now();
+  const result = await probe(target).catch(() => failed(started));
+  parentPort?.postMessage({ id, result });
+});

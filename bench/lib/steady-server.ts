@@ -1,0 +1,152 @@
+import { sql } from "drizzle-orm";
+import type { Database } from "../../apps/server/src/db/client";
+import { queryRows } from "../../apps/server/src/db/client";
+import { createJobs } from "../../apps/server/src/jobs";
+import { startServer } from "../../apps/server/src/server";
+import { benchConfig, headersFor, seedTenant } from "./app";
+import { ownCpuMs } from "./cpu";
+import { type BenchDbKind, openBenchDatabase } from "./database";
+
+/**
+ * Switchboard for the steady-state benchmark, in a process of its own as `npm start` runs it
+ * (startServer: the API, the retention jobs, and, once sent `scheduler`, the health scheduler built
+ * by the same createJobs, its probes in their worker thread), so that its CPU time is its own and
+ * an embedded PGlite lives in it. It starts with the scheduler off, so that the API can be measured
+ * without it first. Over IPC: `setup` registers `servers` servers whose URLs take the fleet's in
+ * turn, each checked every `intervalSeconds`, with `history` old health rows each, and answers the
+ * API's URL, the sessions' headers and the servers' ids; `cpu` answers this process's CPU time so
+ * far; `overdue` makes every server's check overdue by an interval; `scheduler` starts the
+ * scheduler; `checks` answers the time of every health check recorded in [fromMs, toMs);
+ * `checked` how many servers have been checked since `sinceMs`; `stop` exits.
+ */
+export type SteadyServerCommand =
+  | {
+      type: "setup";
+      kind: BenchDbKind;
+      servers: number;
+      urls: string[];
+      intervalSeconds: number;
+      admins: number;
+      history: number;
+    }
+  | { type: "cpu" }
+  | { type: "overdue" }
+  | { type: "scheduler" }
+  | { type: "checks"; fromMs: number; toMs: number }
+  | { type: "checked"; sinceMs: number }
+  | { type: "stop" };
+
+export interface SteadySetup {
+  url: string;
+  /** Headers of the tenant's admins (session cookie and Origin), and of its owner. */
+  sessions: Record<string, string>[];
+  owner: Record<string, string>;
+  ids: string[];
+}
+
+let database: Database | null = null;
+let server: Awaited<ReturnType<typeof startServer>> | null = null;
+let stopScheduler: (() => Promise<void>) | null = null;
+let tenantId = "";
+
+async function setup(command: Extract<SteadyServerCommand, { type: "setup" }>): Promise<SteadySetup> {
+  database = await openBenchDatabase(command.kind, "steady");
+  const config = await benchConfig({ SCHEDULER: "off" });
+  const started = await startServer(config, { database, logStream: { write: () => {} } }, { migrate: false });
+  server = started;
+  const tenant = await seedTenant(started.app, command.admins);
+  tenantId = tenant.orgId;
+  const { db } = started.runtime;
+  // Many registered servers share each of the fleet's URLs (a listening SDK server per registered
+  // one would be 10,000 processes' worth of servers on this machine): each is still probed in
+  // full (a session of its own, its tools listed), as a server of its own would be.
+  const urls = `ARRAY[${command.urls.map((u) => `'${u.replaceAll("'", "''")}'`).join(",")}]::text[]`;
+  await db.execute(sql`
+    INSERT INTO mcp_servers (tenant_id, name, display_name, description, transport, url, tags,
+                             check_interval_seconds, next_check_at, updated_at)
+    SELECT ${tenantId}, 'steady-' || s, 'Server ' || s, 'Serves thing ' || s || ' for the team',
+           'streamable-http', (${sql.raw(urls)})[(s - 1) % ${command.urls.length} + 1],
+           ARRAY['tag-' || (s % 7), 'team-' || (s % 13)], ${command.intervalSeconds},
+           now() + interval '1 day', now() - (s || ' seconds')::interval
+    FROM generate_series(1, ${command.servers}) s`);
+  // Old checks, so that a server's health history has rows with the scheduler off too.
+  if (command.history > 0)
+    await db.execute(sql`
+      INSERT INTO mcp_server_health (server_id, tenant_id, checked_at, status, latency_ms)
+      SELECT id, tenant_id, now() - (h || ' hours')::interval, 'healthy', 5 + h
+      FROM mcp_servers, generate_series(1, ${command.history}) h
+      WHERE tenant_id = ${tenantId}`);
+  await db.execute(sql`ANALYZE mcp_servers, mcp_server_search, mcp_server_health`);
+  const ids = await queryRows<{ id: string }>(
+    db,
+    sql`SELECT id FROM mcp_servers WHERE tenant_id = ${tenantId} ORDER BY id`,
+  );
+  const { port } = started.app.server.address() as { port: number };
+  return {
+    url: `http://127.0.0.1:${port}`,
+    sessions: tenant.admins.map(headersFor),
+    owner: headersFor(tenant.owner),
+    ids: ids.map((r) => r.id),
+  };
+}
+
+async function handle(command: SteadyServerCommand): Promise<unknown> {
+  if (command.type === "setup") return setup(command);
+  if (!server || !database) throw new Error("the steady-state Switchboard was not set up");
+  const { db } = server.runtime;
+  switch (command.type) {
+    case "cpu":
+      return { cpuMs: ownCpuMs() };
+    case "overdue": {
+      const rows = await queryRows<{ n: number }>(
+        db,
+        sql`WITH u AS (
+              UPDATE mcp_servers SET next_check_at = now() - make_interval(secs => check_interval_seconds)
+              WHERE tenant_id = ${tenantId} RETURNING 1)
+            SELECT count(*)::int AS n FROM u`,
+      );
+      return { overdue: rows[0]?.n ?? 0 };
+    }
+    case "scheduler": {
+      // The scheduler as `npm start` builds it (its other jobs already run since startServer).
+      const { scheduler } = createJobs(server.runtime, { scheduler: true });
+      if (!scheduler) throw new Error("no scheduler");
+      scheduler.start();
+      stopScheduler = () => scheduler.stop();
+      return { started: true };
+    }
+    case "checks": {
+      const rows = await queryRows<{ at: number }>(
+        db,
+        sql`SELECT (extract(epoch FROM checked_at) * 1000)::float8 AS at FROM mcp_server_health
+            WHERE tenant_id = ${tenantId}
+              AND checked_at >= to_timestamp(${command.fromMs / 1000})
+              AND checked_at < to_timestamp(${command.toMs / 1000})`,
+      );
+      return { times: rows.map((r) => Number(r.at)) };
+    }
+    case "checked": {
+      const rows = await queryRows<{ n: number }>(
+        db,
+        sql`SELECT count(*)::int AS n FROM mcp_servers
+            WHERE tenant_id = ${tenantId} AND last_checked_at >= to_timestamp(${command.sinceMs / 1000})`,
+      );
+      return { checked: rows[0]?.n ?? 0 };
+    }
+    case "stop":
+      await stopScheduler?.();
+      await server.stop();
+      await database.close();
+      return { stopped: true };
+  }
+}
+
+process.on("message", (command: SteadyServerCommand) => {
+  handle(command).then(
+    (answer) =>
+      process.send?.(answer, () => {
+        if (command.type === "stop") process.exit(0);
+      }),
+    (err: Error) => process.send?.({ error: err.stack ?? err.message }),
+  );
+});
