@@ -1,14 +1,13 @@
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import AxeBuilder from "@axe-core/playwright";
 import { AUDIT_EXPORT_COLUMNS } from "@switchboard/shared";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../apps/server/src/config";
 import { type RunningMcpServer, startMcpServer } from "../apps/server/src/demo/mcp-servers";
 import { startServer } from "../apps/server/src/server";
-import { freePort, launchChromium, PASSWORD } from "./support";
+import { accessibilityProblems, freePort, launchChromium, PASSWORD } from "./support";
 
 const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/;
 
@@ -209,29 +208,11 @@ describe("the audit log, in the browser", () => {
   });
 
   it("meets WCAG 2 A and AA at desktop and phone width, light and dark", async () => {
-    const found: string[] = [];
-    for (const viewport of [
-      { width: 1280, height: 900 },
-      { width: 390, height: 844 },
-    ]) {
-      await page.setViewportSize(viewport);
-      await page.goto(`${base}/audit?action=key.revoke`);
-      await page.locator('[data-action="key.revoke"] summary').click();
-      await page.getByText("revokedAt").waitFor();
-      for (const theme of ["light", "dark"] as const) {
-        await page.locator("#theme").selectOption(theme);
-        const { violations } = await new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa"]).analyze();
-        for (const v of violations) {
-          found.push(
-            `${viewport.width}px ${theme} ${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`,
-          );
-        }
-      }
-      await page.locator("#theme").selectOption("light");
-    }
-    expect(found).toEqual([]);
-    // Nothing wider than a phone's screen.
-    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    await page.setViewportSize({ width: 1280, height: 900 });
+    await page.goto(`${base}/audit?action=key.revoke`);
+    await page.locator('[data-action="key.revoke"] summary').click();
+    await page.getByText("revokedAt").waitFor();
+    expect(await accessibilityProblems(page, "audit")).toEqual([]);
     expect(problems).toEqual([]);
   });
 });

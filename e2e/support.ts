@@ -1,5 +1,6 @@
 import { createServer } from "node:net";
-import { chromium } from "playwright-core";
+import AxeBuilder from "@axe-core/playwright";
+import { chromium, type Page } from "playwright-core";
 
 /** Headless Debian Chromium with nothing of its own reaching the network. */
 const CHROMIUM_ARGS = [
@@ -28,3 +29,52 @@ export const freePort = () =>
       s.close(() => done(port));
     });
   });
+
+/** The phone every page must fit and read well on. */
+export const PHONE = { width: 375, height: 812 } as const;
+
+/** Light, then dark: through the dashboard's theme menu where the page has one, else the system setting. */
+async function eachTheme(page: Page, fn: (theme: "light" | "dark") => Promise<void>) {
+  const menu = (await page.locator("#theme").count()) > 0;
+  for (const theme of ["light", "dark"] as const) {
+    if (menu) await page.locator("#theme").selectOption(theme);
+    else await page.emulateMedia({ colorScheme: theme });
+    await fn(theme);
+  }
+  if (menu) await page.locator("#theme").selectOption("light");
+  else await page.emulateMedia({ colorScheme: "light" });
+}
+
+/**
+ * What axe finds against WCAG 2 A and AA (contrast included) on the page as it stands, in light
+ * and dark, at the page's own width and at a phone's, where nothing may be wider than the screen.
+ * `atOwnWidth` runs in each theme at the page's own width (to save a screenshot, say).
+ */
+export async function accessibilityProblems(
+  page: Page,
+  name: string,
+  atOwnWidth?: (theme: "light" | "dark") => Promise<void>,
+): Promise<string[]> {
+  const found: string[] = [];
+  const own = page.viewportSize();
+  for (const viewport of own ? [own, PHONE] : [PHONE]) {
+    await page.setViewportSize(viewport);
+    const where = viewport === PHONE ? `${name} at ${PHONE.width}px` : name;
+    await eachTheme(page, async (theme) => {
+      if (viewport === own) await atOwnWidth?.(theme);
+      const { violations } = await new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa"]).analyze();
+      for (const v of violations) {
+        const nodes = v.nodes.map(
+          (n) => `${n.target.join(" ")}: ${n.failureSummary?.split("\n").slice(1).join(" ")}`,
+        );
+        found.push(`${where} (${theme}) ${v.id}: ${v.help}\n    ${nodes.slice(0, 5).join("\n    ")}`);
+      }
+    });
+    if (viewport === PHONE) {
+      const width = await page.evaluate(() => document.documentElement.scrollWidth);
+      if (width > PHONE.width) found.push(`${where}: the page is ${width}px wide`);
+    }
+  }
+  if (own) await page.setViewportSize(own);
+  return found;
+}
