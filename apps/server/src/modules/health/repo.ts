@@ -1,4 +1,4 @@
-import { and, asc, count, desc, eq, inArray, lt, lte, min, sql } from "drizzle-orm";
+import { and, asc, count, desc, eq, gte, inArray, lt, lte, min, sql } from "drizzle-orm";
 import { type Db, type Queryable, queryRows } from "../../db/client";
 import {
   type AuthChallenge,
@@ -342,4 +342,120 @@ export function findDownServers(db: Db, limit: number): Promise<{ org: string; s
     .where(and(eq(mcpServers.enabled, true), eq(mcpServers.status, "unhealthy")))
     .orderBy(asc(organization.slug), asc(mcpServers.name))
     .limit(limit);
+}
+
+/** A server's checks over a window of hours, from the rollup. */
+export interface UptimeRow {
+  serverId: string;
+  checksDay: number;
+  unhealthyDay: number;
+  checksWeek: number;
+  unhealthyWeek: number;
+  /** Mean latency of the answering checks by hour start (epoch seconds); hours without one absent. */
+  latencyByHour: Record<string, number> | null;
+}
+
+/**
+ * Availability of the tenant's servers among `ids` (others are left out) from the hours that
+ * start at or after `week` (`day` for the 24-hour figures), up to `now`.
+ */
+export async function readUptime(
+  db: Db,
+  tenantId: string,
+  ids: string[],
+  { day, week, now }: { day: Date; week: Date; now: Date },
+): Promise<UptimeRow[]> {
+  const h = mcpHealthHours;
+  const inDay = sql`${h.hour} >= ${day.toISOString()}::timestamptz`;
+  return db
+    .select({
+      serverId: mcpServers.id,
+      checksDay: sql<number>`coalesce(sum(${h.checks}) FILTER (WHERE ${inDay}), 0)::int`.mapWith(Number),
+      unhealthyDay: sql<number>`coalesce(sum(${h.unhealthy}) FILTER (WHERE ${inDay}), 0)::int`.mapWith(
+        Number,
+      ),
+      checksWeek: sql<number>`coalesce(sum(${h.checks}), 0)::int`.mapWith(Number),
+      unhealthyWeek: sql<number>`coalesce(sum(${h.unhealthy}), 0)::int`.mapWith(Number),
+      latencyByHour: sql<Record<string, number> | null>`jsonb_object_agg(
+        extract(epoch FROM ${h.hour})::bigint, round(${h.latencySum}::numeric / ${h.latencyCount})::int
+      ) FILTER (WHERE ${inDay} AND ${h.latencyCount} > 0)`,
+    })
+    .from(mcpServers)
+    .leftJoin(h, and(eq(h.serverId, mcpServers.id), gte(h.hour, week), lte(h.hour, now)))
+    .where(and(eq(mcpServers.tenantId, tenantId), inArray(mcpServers.id, ids)))
+    .groupBy(mcpServers.id);
+}
+
+/** One bucket of a health series as read: counts by status and latency of the answering checks. */
+export interface BucketRow {
+  at: Date;
+  checks: number;
+  healthy: number;
+  degraded: number;
+  unhealthy: number;
+  authRequired: number;
+  avgLatencyMs: number | null;
+  maxLatencyMs: number | null;
+}
+
+type RawBucket = Omit<BucketRow, "at"> & { at: Date | string };
+const toBucket = (r: RawBucket): BucketRow => ({ ...r, at: new Date(r.at) });
+
+/**
+ * A server's checks from `from` to `to` in buckets of `stepSeconds` (aligned on the epoch), from
+ * the raw history; only buckets that hold checks, oldest first.
+ */
+export async function readHealthBuckets(
+  db: Db,
+  tenantId: string,
+  serverId: string,
+  { from, to, stepSeconds }: { from: Date; to: Date; stepSeconds: number },
+): Promise<BucketRow[]> {
+  if (!Number.isInteger(stepSeconds) || stepSeconds <= 0) throw new Error(`bad step ${stepSeconds}`);
+  // Inlined, not a parameter: the grouped expression must read the same in SELECT and GROUP BY.
+  const step = sql.raw(String(stepSeconds));
+  const rows = await queryRows<RawBucket>(
+    db,
+    sql`
+      SELECT to_timestamp(floor(extract(epoch FROM checked_at) / ${step}) * ${step}) AS "at",
+             count(*)::int AS "checks",
+             count(*) FILTER (WHERE status = 'healthy')::int AS "healthy",
+             count(*) FILTER (WHERE status = 'degraded')::int AS "degraded",
+             count(*) FILTER (WHERE status = 'unhealthy')::int AS "unhealthy",
+             count(*) FILTER (WHERE status = 'auth_required')::int AS "authRequired",
+             round(avg(latency_ms) FILTER (WHERE status <> 'unhealthy'))::int AS "avgLatencyMs",
+             max(latency_ms) FILTER (WHERE status <> 'unhealthy') AS "maxLatencyMs"
+      FROM mcp_server_health
+      WHERE server_id = ${serverId} AND tenant_id = ${tenantId}
+        AND checked_at >= ${from.toISOString()}::timestamptz AND checked_at <= ${to.toISOString()}::timestamptz
+      GROUP BY 1
+      ORDER BY 1`,
+  );
+  return rows.map(toBucket);
+}
+
+/** A server's hours of the rollup from `from` to `to`, as buckets; only hours that hold checks. */
+export async function readHourBuckets(
+  db: Db,
+  tenantId: string,
+  serverId: string,
+  { from, to }: { from: Date; to: Date },
+): Promise<BucketRow[]> {
+  const h = mcpHealthHours;
+  const rows = await db
+    .select({
+      at: h.hour,
+      checks: h.checks,
+      healthy: h.healthy,
+      degraded: h.degraded,
+      unhealthy: h.unhealthy,
+      authRequired: h.authRequired,
+      avgLatencyMs: sql<number | null>`CASE WHEN ${h.latencyCount} > 0
+        THEN round(${h.latencySum}::numeric / ${h.latencyCount})::int END`,
+      maxLatencyMs: h.latencyMax,
+    })
+    .from(h)
+    .where(and(eq(h.serverId, serverId), eq(h.tenantId, tenantId), gte(h.hour, from), lte(h.hour, to)))
+    .orderBy(asc(h.hour));
+  return rows.map(toBucket);
 }
