@@ -45,7 +45,7 @@ export function createJobs(runtime: Runtime, { scheduler: withScheduler }: { sch
               ...runtime,
               retentionDays: config.healthRetentionDays,
             });
-            if (purged > 0) log.info({ purged }, "health history purged");
+            if (purged.checks + purged.hours > 0) log.info({ purged }, "health history purged");
           },
         }),
         repeat({

@@ -73,6 +73,7 @@ const TABLES = [
   "audit_logs",
   "mcp_registry_settings",
   "mcp_usage_minutes",
+  "mcp_health_hours",
 ];
 
 /**

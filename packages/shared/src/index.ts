@@ -1,6 +1,7 @@
 export * from "./audit";
 export * from "./errors";
 export * from "./events";
+export * from "./fleet";
 export * from "./health";
 export * from "./keys";
 export * from "./pagination";

@@ -250,6 +250,8 @@ export const ServerSummary = z.object({
    */
   needsConfiguration: z.boolean(),
   status: HealthStatus,
+  /** When the server entered its current status (its first check with it); null until checked. */
+  statusSince: z.iso.datetime().nullable(),
   lastCheckedAt: z.iso.datetime().nullable(),
   lastLatencyMs: z.number().int().nullable(),
   consecutiveFailures: z.number().int(),

@@ -26,6 +26,7 @@ const ALL_TABLES = [
   "audit_logs",
   "invitation",
   "mcp_api_keys",
+  "mcp_health_hours",
   "mcp_registry_settings",
   "mcp_server_health",
   "mcp_server_search",
@@ -146,5 +147,49 @@ describe.each(kinds)("migrations on %s", (kind) => {
     await db.execute(sql`DELETE FROM organization WHERE id = 'o1'`);
     const left = await queryRows<{ tenant_id: string }>(db, sql`SELECT tenant_id FROM mcp_servers`);
     expect(left).toEqual([{ tenant_id: "o2" }]);
+  });
+
+  it("0012 backfills statusSince from the history (else the last check) and the hourly rollup from the checks", async () => {
+    const db = database.db;
+    await rollback(db, { to: "0011" });
+    await db.execute(
+      sql`INSERT INTO organization (id, name, slug, created_at) VALUES ('o3', 'O3', 'o3', now())`,
+    );
+    const [a, b] = await queryRows<{ id: string }>(
+      db,
+      sql`INSERT INTO mcp_servers (tenant_id, name, display_name, transport, url, status, last_checked_at)
+          VALUES ('o3', 'flaky', 'Flaky', 'sse', 'http://127.0.0.1:1/sse', 'healthy', '2031-01-01T12:30:00Z'),
+                 ('o3', 'quiet', 'Quiet', 'sse', 'http://127.0.0.1:1/sse', 'degraded', '2031-01-01T09:00:00Z')
+          RETURNING id`,
+    );
+    await db.execute(
+      sql`INSERT INTO mcp_server_health (server_id, tenant_id, checked_at, status, latency_ms) VALUES
+          (${a?.id}, 'o3', '2031-01-01T11:50:00Z', 'healthy', 10),
+          (${a?.id}, 'o3', '2031-01-01T11:55:00Z', 'unhealthy', 5000),
+          (${a?.id}, 'o3', '2031-01-01T12:10:00Z', 'healthy', 20),
+          (${a?.id}, 'o3', '2031-01-01T12:30:00Z', 'healthy', 40)`,
+    );
+    await migrate(db);
+    const since = await queryRows<{ id: string; status_since: string | Date | null }>(
+      db,
+      sql`SELECT id, status_since FROM mcp_servers WHERE tenant_id = 'o3'`,
+    );
+    const byId = new Map(since.map((r) => [r.id, r.status_since && new Date(r.status_since).toISOString()]));
+    // Healthy again since 12:10, after the failure at 11:55; no history: its last check.
+    expect(byId.get(a?.id ?? "")).toBe("2031-01-01T12:10:00.000Z");
+    expect(byId.get(b?.id ?? "")).toBe("2031-01-01T09:00:00.000Z");
+    const hours = await queryRows<{
+      hour: string | Date;
+      checks: number;
+      unhealthy: number;
+      latency_count: number;
+    }>(
+      db,
+      sql`SELECT hour, checks, unhealthy, latency_count FROM mcp_health_hours WHERE tenant_id = 'o3' ORDER BY hour`,
+    );
+    expect(hours.map((h) => ({ ...h, hour: new Date(h.hour).toISOString() }))).toEqual([
+      { hour: "2031-01-01T11:00:00.000Z", checks: 2, unhealthy: 1, latency_count: 1 },
+      { hour: "2031-01-01T12:00:00.000Z", checks: 2, unhealthy: 0, latency_count: 2 },
+    ]);
   });
 });

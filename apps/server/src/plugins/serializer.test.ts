@@ -36,6 +36,7 @@ const server = (i: number, checked: boolean): ServerSummary => ({
   ],
   needsConfiguration: !checked,
   status: checked ? "healthy" : "unknown",
+  statusSince: checked ? "2026-11-24T07:00:00.000Z" : null,
   lastCheckedAt: checked ? "2026-11-24T08:00:00.000Z" : null,
   lastLatencyMs: checked ? 12 : null,
   consecutiveFailures: 0,

@@ -1,5 +1,6 @@
 export * from "./audit";
 export * from "./auth";
+export * from "./health";
 export * from "./registry";
 export * from "./servers";
 export * from "./usage";

@@ -108,6 +108,8 @@ export const mcpServers = pgTable(
     status: text("status", { enum: ["unknown", "healthy", "degraded", "unhealthy", "auth_required"] })
       .notNull()
       .default("unknown"),
+    /** When the server entered its current status: the first check that found it so; null until checked. */
+    statusSince: timestamp("status_since", { withTimezone: true }),
     lastCheckedAt: timestamp("last_checked_at", { withTimezone: true }),
     lastLatencyMs: integer("last_latency_ms"),
     consecutiveFailures: integer("consecutive_failures").notNull().default(0),

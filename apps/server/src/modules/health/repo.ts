@@ -1,7 +1,8 @@
-import { and, asc, count, desc, eq, inArray, lt, lte, min, sql } from "drizzle-orm";
+import { and, asc, count, desc, eq, gte, inArray, lt, lte, min, sql } from "drizzle-orm";
 import { type Db, type Queryable, queryRows } from "../../db/client";
 import {
   type AuthChallenge,
+  mcpHealthHours,
   mcpServerHealth,
   mcpServers,
   mcpToolDrift,
@@ -62,10 +63,17 @@ export interface ToolsChanged {
   pinned: boolean;
 }
 
+const HOUR_MS = 3_600_000;
+
+/** The UTC hour a check ran in (date_trunc alone would follow the session's time zone). */
+const UTC_HOUR = sql.raw(`date_trunc('hour', i.checked_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'`);
+
 /**
  * Records checks in one statement, however many: each one's history row, and its outcome on the
  * server (health is not an edit: version and updatedAt stay); what a check learned replaces what
- * was stored, its server info and its listing each on their own. The scheduler writes a batch per
+ * was stored, its server info and its listing each on their own; `status_since` moves only when the
+ * status does, and each check is added to its server's hour in mcp_health_hours (the rollup that
+ * uptime and long series read). The scheduler writes a batch per
  * round trip this way, and one statement is atomic on its own. History is written only for the
  * servers found (and locked), so a server deleted meanwhile is skipped, never a foreign-key error.
  * Returns the ids of the servers recorded, and, for those whose tools changed since the last
@@ -124,6 +132,7 @@ export async function recordHealth(
       ), updated AS (
         UPDATE mcp_servers s SET
           status = i.status,
+          status_since = CASE WHEN s.status = i.status THEN coalesce(s.status_since, i.checked_at) ELSE i.checked_at END,
           last_checked_at = i.checked_at,
           last_latency_ms = i.latency_ms,
           consecutive_failures = i.consecutive_failures,
@@ -147,6 +156,29 @@ export async function recordHealth(
                i.era, i.tools_count
         FROM input i JOIN updated u ON u.id = i.server_id
         RETURNING server_id
+      ), hours AS (
+        -- Grouped first, so that no row is touched twice; in key order, so that writers never deadlock.
+        INSERT INTO mcp_health_hours AS h
+          (server_id, tenant_id, hour, checks, healthy, degraded, unhealthy, auth_required,
+           latency_sum, latency_count, latency_max)
+        SELECT i.server_id, min(i.tenant_id), ${UTC_HOUR}, count(*),
+               count(*) FILTER (WHERE i.status = 'healthy'), count(*) FILTER (WHERE i.status = 'degraded'),
+               count(*) FILTER (WHERE i.status = 'unhealthy'), count(*) FILTER (WHERE i.status = 'auth_required'),
+               coalesce(sum(i.latency_ms) FILTER (WHERE i.status <> 'unhealthy'), 0),
+               count(i.latency_ms) FILTER (WHERE i.status <> 'unhealthy'),
+               max(i.latency_ms) FILTER (WHERE i.status <> 'unhealthy')
+        FROM input i JOIN updated u ON u.id = i.server_id
+        GROUP BY i.server_id, ${UTC_HOUR}
+        ORDER BY 1, 3
+        ON CONFLICT (server_id, hour) DO UPDATE SET
+          checks = h.checks + excluded.checks,
+          healthy = h.healthy + excluded.healthy,
+          degraded = h.degraded + excluded.degraded,
+          unhealthy = h.unhealthy + excluded.unhealthy,
+          auth_required = h.auth_required + excluded.auth_required,
+          latency_sum = h.latency_sum + excluded.latency_sum,
+          latency_count = h.latency_count + excluded.latency_count,
+          latency_max = GREATEST(h.latency_max, excluded.latency_max)
       )
       SELECT ins.server_id, i.tenant_id, b.pinned,
              b.tools_hash AS before_hash,
@@ -268,12 +300,20 @@ export async function fleetCheckRate(db: Db): Promise<number> {
   return Number(row?.rate ?? 0);
 }
 
-export async function deleteHealthBefore(db: Db, cutoff: Date): Promise<number> {
+/**
+ * Deletes the checks older than `cutoff`, and the hours of the rollup that ended by then (an hour
+ * that straddles the cutoff stays whole until it is all past).
+ */
+export async function deleteHealthBefore(db: Db, cutoff: Date): Promise<{ checks: number; hours: number }> {
   const gone = await db
     .delete(mcpServerHealth)
     .where(lt(mcpServerHealth.checkedAt, cutoff))
     .returning({ id: mcpServerHealth.id });
-  return gone.length;
+  const hours = await db
+    .delete(mcpHealthHours)
+    .where(lte(mcpHealthHours.hour, new Date(cutoff.getTime() - HOUR_MS)))
+    .returning({ hour: mcpHealthHours.hour });
+  return { checks: gone.length, hours: hours.length };
 }
 
 /** Every tenant's servers, counted by status and whether they are enabled (for metrics). */
@@ -302,4 +342,120 @@ export function findDownServers(db: Db, limit: number): Promise<{ org: string; s
     .where(and(eq(mcpServers.enabled, true), eq(mcpServers.status, "unhealthy")))
     .orderBy(asc(organization.slug), asc(mcpServers.name))
     .limit(limit);
+}
+
+/** A server's checks over a window of hours, from the rollup. */
+export interface UptimeRow {
+  serverId: string;
+  checksDay: number;
+  unhealthyDay: number;
+  checksWeek: number;
+  unhealthyWeek: number;
+  /** Mean latency of the answering checks by hour start (epoch seconds); hours without one absent. */
+  latencyByHour: Record<string, number> | null;
+}
+
+/**
+ * Availability of the tenant's servers among `ids` (others are left out) from the hours that
+ * start at or after `week` (`day` for the 24-hour figures), up to `now`.
+ */
+export async function readUptime(
+  db: Db,
+  tenantId: string,
+  ids: string[],
+  { day, week, now }: { day: Date; week: Date; now: Date },
+): Promise<UptimeRow[]> {
+  const h = mcpHealthHours;
+  const inDay = sql`${h.hour} >= ${day.toISOString()}::timestamptz`;
+  return db
+    .select({
+      serverId: mcpServers.id,
+      checksDay: sql<number>`coalesce(sum(${h.checks}) FILTER (WHERE ${inDay}), 0)::int`.mapWith(Number),
+      unhealthyDay: sql<number>`coalesce(sum(${h.unhealthy}) FILTER (WHERE ${inDay}), 0)::int`.mapWith(
+        Number,
+      ),
+      checksWeek: sql<number>`coalesce(sum(${h.checks}), 0)::int`.mapWith(Number),
+      unhealthyWeek: sql<number>`coalesce(sum(${h.unhealthy}), 0)::int`.mapWith(Number),
+      latencyByHour: sql<Record<string, number> | null>`jsonb_object_agg(
+        extract(epoch FROM ${h.hour})::bigint, round(${h.latencySum}::numeric / ${h.latencyCount})::int
+      ) FILTER (WHERE ${inDay} AND ${h.latencyCount} > 0)`,
+    })
+    .from(mcpServers)
+    .leftJoin(h, and(eq(h.serverId, mcpServers.id), gte(h.hour, week), lte(h.hour, now)))
+    .where(and(eq(mcpServers.tenantId, tenantId), inArray(mcpServers.id, ids)))
+    .groupBy(mcpServers.id);
+}
+
+/** One bucket of a health series as read: counts by status and latency of the answering checks. */
+export interface BucketRow {
+  at: Date;
+  checks: number;
+  healthy: number;
+  degraded: number;
+  unhealthy: number;
+  authRequired: number;
+  avgLatencyMs: number | null;
+  maxLatencyMs: number | null;
+}
+
+type RawBucket = Omit<BucketRow, "at"> & { at: Date | string };
+const toBucket = (r: RawBucket): BucketRow => ({ ...r, at: new Date(r.at) });
+
+/**
+ * A server's checks from `from` to `to` in buckets of `stepSeconds` (aligned on the epoch), from
+ * the raw history; only buckets that hold checks, oldest first.
+ */
+export async function readHealthBuckets(
+  db: Db,
+  tenantId: string,
+  serverId: string,
+  { from, to, stepSeconds }: { from: Date; to: Date; stepSeconds: number },
+): Promise<BucketRow[]> {
+  if (!Number.isInteger(stepSeconds) || stepSeconds <= 0) throw new Error(`bad step ${stepSeconds}`);
+  // Inlined, not a parameter: the grouped expression must read the same in SELECT and GROUP BY.
+  const step = sql.raw(String(stepSeconds));
+  const rows = await queryRows<RawBucket>(
+    db,
+    sql`
+      SELECT to_timestamp(floor(extract(epoch FROM checked_at) / ${step}) * ${step}) AS "at",
+             count(*)::int AS "checks",
+             count(*) FILTER (WHERE status = 'healthy')::int AS "healthy",
+             count(*) FILTER (WHERE status = 'degraded')::int AS "degraded",
+             count(*) FILTER (WHERE status = 'unhealthy')::int AS "unhealthy",
+             count(*) FILTER (WHERE status = 'auth_required')::int AS "authRequired",
+             round(avg(latency_ms) FILTER (WHERE status <> 'unhealthy'))::int AS "avgLatencyMs",
+             max(latency_ms) FILTER (WHERE status <> 'unhealthy') AS "maxLatencyMs"
+      FROM mcp_server_health
+      WHERE server_id = ${serverId} AND tenant_id = ${tenantId}
+        AND checked_at >= ${from.toISOString()}::timestamptz AND checked_at <= ${to.toISOString()}::timestamptz
+      GROUP BY 1
+      ORDER BY 1`,
+  );
+  return rows.map(toBucket);
+}
+
+/** A server's hours of the rollup from `from` to `to`, as buckets; only hours that hold checks. */
+export async function readHourBuckets(
+  db: Db,
+  tenantId: string,
+  serverId: string,
+  { from, to }: { from: Date; to: Date },
+): Promise<BucketRow[]> {
+  const h = mcpHealthHours;
+  const rows = await db
+    .select({
+      at: h.hour,
+      checks: h.checks,
+      healthy: h.healthy,
+      degraded: h.degraded,
+      unhealthy: h.unhealthy,
+      authRequired: h.authRequired,
+      avgLatencyMs: sql<number | null>`CASE WHEN ${h.latencyCount} > 0
+        THEN round(${h.latencySum}::numeric / ${h.latencyCount})::int END`,
+      maxLatencyMs: h.latencyMax,
+    })
+    .from(h)
+    .where(and(eq(h.serverId, serverId), eq(h.tenantId, tenantId), gte(h.hour, from), lte(h.hour, to)))
+    .orderBy(asc(h.hour));
+  return rows.map(toBucket);
 }

@@ -2,6 +2,8 @@ import {
   CheckResult,
   HealthHistory,
   HealthHistoryQuery,
+  HealthSeries,
+  HealthSeriesQuery,
   MANAGER_ROLES,
   PinToolsInput,
   ProbeInput,
@@ -9,12 +11,15 @@ import {
   Problem,
   Server,
   ServerIdParams,
+  ServerUptimeList,
+  ServerUptimeQuery,
   ToolDriftList,
   ToolDriftQuery,
 } from "@switchboard/shared";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import type { CoreDeps } from "../../lib/context";
 import { serviceContext } from "../../lib/service-context";
+import { getHealthSeries, getServerUptime } from "./series";
 import {
   checkServerNow,
   type HealthDeps,
@@ -59,6 +64,37 @@ export const healthRoutes: FastifyPluginAsyncZod<CoreDeps & HealthDeps> = async 
         id: request.params.id,
         limit: request.query.limit,
       }),
+  );
+
+  app.get(
+    "/servers/:id/health/series",
+    {
+      schema: {
+        tags: ["health"],
+        summary:
+          "The server's checks over the last hour, day or week, in buckets of a minute, 10 minutes or an hour; oldest first, empty buckets left out",
+        params: ServerIdParams,
+        querystring: HealthSeriesQuery,
+        response: { 200: HealthSeries, ...errors },
+      },
+    },
+    async (request) =>
+      getHealthSeries({ ctx: serviceContext(request, deps), id: request.params.id, input: request.query }),
+  );
+
+  // A static path: it wins over /servers/:id whatever the order they are registered in.
+  app.get(
+    "/servers/uptime",
+    {
+      schema: {
+        tags: ["health"],
+        summary:
+          "Uptime over 24 hours and 7 days and hourly latency over 24 hours of the servers named (ids=a,b,c); ids not of the organization are left out",
+        querystring: ServerUptimeQuery,
+        response: { 200: ServerUptimeList, ...errors },
+      },
+    },
+    async (request) => getServerUptime({ ctx: serviceContext(request, deps), input: request.query }),
   );
 
   app.post(

@@ -234,7 +234,7 @@ export function fleetCheckRate(db: Db): Promise<number> {
   return repo.fleetCheckRate(db);
 }
 
-/** Removes health history older than the retention period; returns how many rows went. */
+/** Removes health history older than the retention period, checks and hourly rollup; returns how many rows went. */
 export function purgeHealthHistory({
   db,
   clock,

@@ -2,6 +2,7 @@ import type { ServerListQuery, ServerSortField } from "@switchboard/shared";
 import {
   and,
   arrayContains,
+  asc,
   Column,
   count,
   eq,
@@ -350,4 +351,28 @@ export async function takenNames(q: Queryable, tenantId: string, names: string[]
     .from(mcpServers)
     .where(and(eq(mcpServers.tenantId, tenantId), inArray(mcpServers.name, names)));
   return new Set(rows.map((r) => r.name));
+}
+
+/** The tenant's servers among `ids`, locked until the transaction ends (in id order, so that two bulk writers never deadlock). */
+export function lockServers(q: Queryable, tenantId: string, ids: string[]): Promise<ServerRow[]> {
+  return q
+    .select()
+    .from(mcpServers)
+    .where(and(eq(mcpServers.tenantId, tenantId), inArray(mcpServers.id, ids)))
+    .orderBy(asc(mcpServers.id))
+    .for("update");
+}
+
+/** Makes the tenant's servers among `ids` due now: the scheduler checks them in its next round. */
+export async function scheduleChecks(
+  q: Queryable,
+  tenantId: string,
+  ids: string[],
+  now: Date,
+): Promise<void> {
+  if (ids.length === 0) return;
+  await q
+    .update(mcpServers)
+    .set({ nextCheckAt: now })
+    .where(and(eq(mcpServers.tenantId, tenantId), inArray(mcpServers.id, ids)));
 }

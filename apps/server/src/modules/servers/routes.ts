@@ -1,4 +1,6 @@
 import {
+  BulkServersInput,
+  BulkServersResult,
   CreateServerInput,
   FleetOverview,
   MANAGER_ROLES,
@@ -14,6 +16,7 @@ import { z } from "zod";
 import type { CoreDeps } from "../../lib/context";
 import { AppError } from "../../lib/errors";
 import { serviceContext } from "../../lib/service-context";
+import { bulkServers } from "./bulk";
 import {
   createServer,
   deleteServer,
@@ -86,6 +89,21 @@ export const serverRoutes: FastifyPluginAsyncZod<CoreDeps & ServerDeps> = async 
         .header("location", `/mcp/servers/${server.id}`)
         .send(server);
     },
+  );
+
+  app.post(
+    "/servers/bulk",
+    {
+      config: { roles: MANAGER_ROLES },
+      schema: {
+        tags: ["servers"],
+        summary:
+          "Check, enable, disable, tag, untag or delete many servers at once, all or nothing (owners and admins); returns the servers changed",
+        body: BulkServersInput,
+        response: { 200: BulkServersResult, ...errors },
+      },
+    },
+    async (request) => bulkServers({ ctx: serviceContext(request, deps), input: request.body }),
   );
 
   app.get(

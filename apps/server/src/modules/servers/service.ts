@@ -407,6 +407,7 @@ export function toServerSummary(row: repo.ListRow): ServerSummary {
     declaredHeaders: declaredWithState(row.declaredHeaders, row.headers),
     needsConfiguration: row.needsConfiguration,
     status: row.status,
+    statusSince: iso(row.statusSince),
     lastCheckedAt: iso(row.lastCheckedAt),
     lastLatencyMs: row.lastLatencyMs,
     consecutiveFailures: row.consecutiveFailures,
