@@ -38,16 +38,24 @@ const TagsForm = z.object({
   }),
 });
 
+/** How the servers an action left as they were stood: what made the action a no-op for them. */
+const ALREADY = { enable: "enabled", disable: "disabled", tag: "tagged", untag: "without it" } as const;
+
 /** What the toast says once an action went through: `changed` of `asked` servers changed. */
 function done(action: BulkAction, changed: number, asked: number, tags: string[] = []) {
   const rest = asked - changed;
-  const unchanged = rest > 0 ? ` (${rest} already ${ALREADY[action]})` : "";
   const list = tags.join(", ");
   switch (action) {
     case "check":
-      return changed === 0
-        ? "None of them is enabled: nothing to check"
-        : `Scheduled ${servers(changed)} for a check${rest > 0 ? ` (${rest} disabled)` : ""}`;
+      if (changed === 0) return "None of them is checked while disabled: nothing to check";
+      return rest === 0
+        ? `Scheduled ${servers(changed)} for a check`
+        : `Scheduled ${changed} of ${servers(asked)} for a check (the rest are disabled or not configured)`;
+    case "delete":
+      return `Deleted ${servers(changed)}${rest > 0 ? ` (${rest} no longer existed)` : ""}`;
+  }
+  const unchanged = rest > 0 ? ` (${rest} already ${ALREADY[action]})` : "";
+  switch (action) {
     case "enable":
       return `Enabled ${servers(changed)}${unchanged}`;
     case "disable":
@@ -56,19 +64,8 @@ function done(action: BulkAction, changed: number, asked: number, tags: string[]
       return `Tagged ${servers(changed)} with ${list}${unchanged}`;
     case "untag":
       return `Removed ${list} from ${servers(changed)}${unchanged}`;
-    case "delete":
-      return `Deleted ${servers(changed)}${rest > 0 ? ` (${rest} no longer existed)` : ""}`;
   }
 }
-
-const ALREADY: Record<BulkAction, string> = {
-  check: "disabled",
-  enable: "enabled",
-  disable: "disabled",
-  tag: "tagged",
-  untag: "without it",
-  delete: "gone",
-};
 
 type Asking = "delete" | "disable" | "tag" | "untag" | null;
 

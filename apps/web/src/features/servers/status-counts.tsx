@@ -73,8 +73,7 @@ export function StatusCounts({
             }`}
           >
             <span aria-hidden className={`h-2 w-2 rounded-full ${chip.tone}`} />
-            {chip.label}
-            <span className="font-semibold tabular-nums">{data.counts[chip.key]}</span>
+            {chip.label} <span className="font-semibold tabular-nums">{data.counts[chip.key]}</span>
           </button>
         );
       })}
