@@ -370,7 +370,7 @@ describe("ServersPage counts by health", () => {
 
   it("lists the disabled servers from their chip, and every server again when the chosen chip is clicked", async () => {
     const api = fleet();
-    const { history } = renderPage(<ServersPage live={false} />, { path: "/?status=healthy&enabled=true" });
+    const { history } = renderPage(<ServersPage live={false} />, { path: "/?status=healthy" });
     const user = userEvent.setup();
 
     expect((await chip(/^Healthy 7$/)).getAttribute("aria-pressed")).toBe("true");

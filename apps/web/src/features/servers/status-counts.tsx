@@ -33,8 +33,11 @@ const CHIPS: Chip[] = [
 /** Shown only when some server waits for its first check. */
 const UNKNOWN = health("unknown", "bg-slate-400");
 
+/** Pressed when the list shows what the chip stands for, however it was chosen (a chip, a select, a link). */
 const isActive = (chip: Chip, params: URLSearchParams) =>
-  params.get("status") === chip.filter.status && params.get("enabled") === chip.filter.enabled;
+  chip.filter.status === null
+    ? !params.get("status") && params.get("enabled") === "false"
+    : params.get("status") === chip.filter.status && params.get("enabled") !== "false";
 
 /**
  * The fleet by health, as buttons that filter the list: the chosen one is pressed, and pressing it
