@@ -133,6 +133,7 @@ export function serverFixture(overrides: Partial<Server> = {}): Server {
     declaredHeaders: [],
     needsConfiguration: false,
     status: "unknown",
+    statusSince: null,
     lastCheckedAt: null,
     lastLatencyMs: null,
     consecutiveFailures: 0,

@@ -1,23 +1,29 @@
-import type {
-  ApiKey,
-  CheckResult,
-  CreateApiKeyInput,
-  CreatedApiKey,
-  CreateServerInput,
-  FleetOverview,
-  HealthCheck,
-  KeyUsageList,
-  ProbeInput,
-  ProbeResult,
-  Server,
-  ServerEvent,
-  ServerPage,
-  ServerUsage,
-  ToolDrift,
-  UpdateServerInput,
+import {
+  type ApiKey,
+  type BulkServersInput,
+  type BulkServersResult,
+  type CheckResult,
+  type CreateApiKeyInput,
+  type CreatedApiKey,
+  type CreateServerInput,
+  FLEET_BATCH_MAX,
+  type FleetOverview,
+  type HealthCheck,
+  type KeyUsageList,
+  type ProbeInput,
+  type ProbeResult,
+  type Server,
+  type ServerEvent,
+  type ServerPage,
+  type ServerUptime,
+  type ServerUptimeList,
+  type ServerUsage,
+  type ToolDrift,
+  type UpdateServerInput,
 } from "@switchboard/shared";
 import { type QueryClient, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { ApiError, api } from "../../lib/api";
+import { useEffect, useRef } from "react";
+import { ApiError, api, describeError } from "../../lib/api";
 
 export const serverKeys = {
   all: ["servers"] as const,
@@ -30,6 +36,8 @@ export const serverKeys = {
   overview: () => [...serverKeys.all, "overview"] as const,
   usage: (id: string) => [...serverKeys.all, "usage", id] as const,
   keyUsage: (id: string) => [...serverKeys.all, "key-usage", id] as const,
+  /** `ids`: the servers of a page, comma-separated, as the API takes them. */
+  uptime: (ids: string) => [...serverKeys.all, "uptime", ids] as const,
 };
 
 /** Usage is counted per minute and written within seconds: a minute between reads is enough. */
@@ -53,6 +61,45 @@ export const useFleetOverview = () =>
     queryFn: () => api<FleetOverview>("/mcp/servers/overview"),
     refetchInterval: 15_000,
   });
+
+/** Uptime moves by the hour: a list refreshed by every health event need not fetch it each time. */
+const UPTIME_FRESH_MS = 15_000;
+
+/** `ids` cut into requests the API takes (a page may hold more servers than one request may name). */
+const batches = (ids: string[]) =>
+  Array.from({ length: Math.ceil(ids.length / FLEET_BATCH_MAX) }, (_, i) =>
+    ids.slice(i * FLEET_BATCH_MAX, (i + 1) * FLEET_BATCH_MAX),
+  );
+
+/**
+ * The uptime and latency of the servers a page shows, keyed by server id. Asked for after the
+ * list arrives (the list stays fast), and again whenever the list is read again (`listUpdatedAt`),
+ * unless the numbers are fresher than UPTIME_FRESH_MS.
+ */
+export function useServerUptime(ids: string[], listUpdatedAt: number) {
+  const client = useQueryClient();
+  const joined = ids.join(",");
+  const query = useQuery({
+    queryKey: serverKeys.uptime(joined),
+    queryFn: async () => {
+      const lists = await Promise.all(
+        batches(ids).map((batch) => api<ServerUptimeList>(`/mcp/servers/uptime?ids=${batch.join(",")}`)),
+      );
+      return new Map<string, ServerUptime>(lists.flatMap((l) => l.items).map((u) => [u.serverId, u]));
+    },
+    enabled: ids.length > 0,
+    staleTime: UPTIME_FRESH_MS,
+    // While another page's numbers load, the rows both pages share keep theirs.
+    placeholderData: (previous) => previous,
+  });
+  const seen = useRef(listUpdatedAt);
+  useEffect(() => {
+    if (seen.current === listUpdatedAt) return;
+    seen.current = listUpdatedAt;
+    void client.refetchQueries({ queryKey: serverKeys.uptime(joined), stale: true });
+  }, [client, joined, listUpdatedAt]);
+  return query;
+}
 
 /**
  * The server as a list already holds it (the row that was just clicked, most likely): a list
@@ -122,6 +169,45 @@ export const useKeyUsage = (id: string) =>
     queryFn: () => api<KeyUsageList>(`/mcp/servers/${id}/usage/keys`),
     refetchInterval: USAGE_REFRESH_MS,
   });
+
+/** Acts on many servers at once, in as many requests as the API's batch limit needs. */
+export function useBulkServers() {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: async (input: BulkServersInput): Promise<BulkServersResult> => {
+      const changed: string[] = [];
+      for (const ids of batches(input.ids)) {
+        try {
+          const result = await api<BulkServersResult>("/mcp/servers/bulk", {
+            method: "POST",
+            body: { ...input, ids },
+          });
+          changed.push(...result.ids);
+        } catch (err) {
+          throw new BulkPartlyDone(err, changed);
+        }
+      }
+      return { action: input.action, ids: changed };
+    },
+    onSettled: (result, err, input) => {
+      const done = result?.ids ?? (err instanceof BulkPartlyDone ? err.done : []);
+      const gone = input.action === "delete" ? done : [];
+      for (const id of gone) client.removeQueries({ queryKey: serverKeys.detail(id) });
+      // Lists, counts, uptime and the details of the servers changed: everything about servers.
+      return client.invalidateQueries({ queryKey: serverKeys.all });
+    },
+  });
+}
+
+/** A bulk action that failed, after the batches in `done` had already been applied. */
+export class BulkPartlyDone extends Error {
+  constructor(
+    readonly failure: unknown,
+    readonly done: string[],
+  ) {
+    super(describeError(failure));
+  }
+}
 
 /** An edit refused (412) because the server changed since its version was read; `current` is the server now. */
 export class EditConflict extends Error {
@@ -252,4 +338,5 @@ export function applyServerEvent(client: QueryClient, event: ServerEvent) {
     client.setQueryData(serverKeys.detail(event.server.id), event.server);
   }
   client.invalidateQueries({ queryKey: serverKeys.lists() });
+  client.invalidateQueries({ queryKey: serverKeys.overview() });
 }

@@ -11,10 +11,11 @@ import {
   type ColumnDef,
   flexRender,
   getCoreRowModel,
+  type RowSelectionState,
   type SortingState,
   useReactTable,
 } from "@tanstack/react-table";
-import { useEffect, useMemo, useRef, useState } from "react";
+import { createContext, useContext, useEffect, useMemo, useRef, useState } from "react";
 import toast from "react-hot-toast/headless";
 import { Link, useLocation, useSearch } from "wouter";
 import { Button, EmptyState, ErrorState, Panel, Spinner } from "../../components/ui";
@@ -23,11 +24,15 @@ import { TRANSPORT_LABELS, timeAgo } from "../../lib/format";
 import { STATUS_LABELS } from "../../lib/health-words";
 import { downloadExport } from "../registry/queries";
 import { useSession } from "../session/session";
+import { BulkBar } from "./bulk-bar";
 import { CheckLag } from "./check-lag";
 import { Reason } from "./health-reason";
 import { NeedsConfigurationBadge } from "./needs-configuration";
-import { useServers } from "./queries";
+import { useServers, useServerUptime } from "./queries";
 import { ServerState } from "./server-state";
+import { StatusCounts } from "./status-counts";
+import { StatusTiming } from "./status-timing";
+import { LatencyCell, UptimeCell, type UptimeState } from "./uptime-cell";
 
 const FILTERS = ["q", "status", "transport", "tag", "enabled", "drifted"] as const;
 
@@ -114,7 +119,79 @@ const sortedBy = (field: ServerSortField & keyof ServerSummary) => ({ id: field,
 
 const ARIA_SORT = { asc: "ascending", desc: "descending", none: "none" } as const;
 
+/** Each row's uptime, fetched after the list: cells read it here, so the columns stay constant. */
+const UptimeContext = createContext<(id: string) => UptimeState>(() => ({
+  uptime: undefined,
+  pending: true,
+  failed: false,
+}));
+
+function RowUptime({ id, window }: { id: string; window: "24h" | "7d" }) {
+  return <UptimeCell state={useContext(UptimeContext)(id)} window={window} />;
+}
+
+function RowLatency({ id }: { id: string }) {
+  return <LatencyCell state={useContext(UptimeContext)(id)} />;
+}
+
+/** A checkbox that can show "some selected". */
+function Checkbox({
+  label,
+  checked,
+  indeterminate = false,
+  onChange,
+}: {
+  label: string;
+  checked: boolean;
+  indeterminate?: boolean;
+  onChange: (e: unknown) => void;
+}) {
+  return (
+    <input
+      type="checkbox"
+      aria-label={label}
+      className="h-4 w-4"
+      checked={checked}
+      ref={(el) => {
+        if (el) el.indeterminate = indeterminate;
+      }}
+      onChange={onChange}
+    />
+  );
+}
+
+/**
+ * At phone width a row keeps what tells whether a server is well (name, health, the last day's
+ * uptime); the rest shows on wider screens.
+ */
+const RESPONSIVE: Record<string, string> = {
+  uptime7d: "hidden sm:table-cell",
+  latency: "hidden md:table-cell",
+  tags: "hidden md:table-cell",
+  transport: "hidden lg:table-cell",
+  lastCheckedAt: "hidden lg:table-cell",
+  updatedAt: "hidden lg:table-cell",
+};
+
 const columns: ColumnDef<ServerSummary>[] = [
+  {
+    id: "select",
+    header: ({ table }) => (
+      <Checkbox
+        label="Select all servers on this page"
+        checked={table.getIsAllPageRowsSelected()}
+        indeterminate={table.getIsSomePageRowsSelected()}
+        onChange={table.getToggleAllPageRowsSelectedHandler()}
+      />
+    ),
+    cell: ({ row }) => (
+      <Checkbox
+        label={`Select ${row.original.displayName}`}
+        checked={row.getIsSelected()}
+        onChange={row.getToggleSelectedHandler()}
+      />
+    ),
+  },
   {
     ...sortedBy("name"),
     header: "Name",
@@ -161,8 +238,24 @@ const columns: ColumnDef<ServerSummary>[] = [
             )}
           </div>
         )}
+        <StatusTiming server={row.original} />
       </div>
     ),
+  },
+  {
+    id: "uptime24h",
+    header: "Uptime 24 h",
+    cell: ({ row }) => <RowUptime id={row.original.id} window="24h" />,
+  },
+  {
+    id: "uptime7d",
+    header: "Uptime 7 d",
+    cell: ({ row }) => <RowUptime id={row.original.id} window="7d" />,
+  },
+  {
+    id: "latency",
+    header: "Latency 24 h",
+    cell: ({ row }) => <RowLatency id={row.original.id} />,
   },
   {
     id: "transport",
@@ -212,14 +305,38 @@ export function ServersPage({ live }: { live: boolean }) {
     return `?${s}`;
   }, [params, page, pageSize, sort]);
   const query = useServers(apiSearch, live);
+  const rows = query.data?.items;
+  const ids = useMemo(() => (rows ?? []).map((s) => s.id), [rows]);
+  const uptime = useServerUptime(ids, query.dataUpdatedAt);
+  const uptimeOf = (id: string): UptimeState => {
+    const hit = uptime.data?.get(id);
+    return {
+      uptime: hit,
+      // A row the previous page's numbers do not cover waits for its own.
+      pending: !hit && (uptime.isPending || uptime.isPlaceholderData),
+      failed: uptime.isError,
+    };
+  };
+
+  // A selection belongs to the rows it was made on: another page, filter or order starts afresh.
+  const [rowSelection, setRowSelection] = useState<RowSelectionState>({});
+  const [selectedOn, setSelectedOn] = useState(apiSearch);
+  if (selectedOn !== apiSearch) {
+    setSelectedOn(apiSearch);
+    setRowSelection({});
+  }
 
   const sorting: SortingState = [{ id: sort.replace(/^-/, ""), desc: sort.startsWith("-") }];
   const table = useReactTable({
-    data: query.data?.items ?? [],
+    data: rows ?? [],
     columns,
+    getRowId: (s) => s.id,
     manualSorting: true,
     manualPagination: true,
-    state: { sorting },
+    // Members read: no checkboxes, no bulk actions.
+    enableRowSelection: canManage,
+    onRowSelectionChange: setRowSelection,
+    state: { sorting, rowSelection, columnVisibility: { select: canManage } },
     // One order at a time, as the API takes it: a click sorts ascending, the next one flips it.
     enableMultiSort: false,
     enableSortingRemoval: false,
@@ -231,6 +348,7 @@ export function ServersPage({ live }: { live: boolean }) {
     },
     getCoreRowModel: getCoreRowModel(),
   });
+  const selected = canManage ? table.getSelectedRowModel().rows.map((r) => r.original) : [];
   const total = query.data?.total ?? 0;
   const pages = Math.max(1, Math.ceil(total / pageSize));
   const [exporting, setExporting] = useState(false);
@@ -274,6 +392,7 @@ export function ServersPage({ live }: { live: boolean }) {
       }
     >
       <CheckLag />
+      <StatusCounts params={params} onFilter={(filter) => set(filter)} />
       <div className="mb-4 grid gap-2 sm:grid-cols-2 lg:grid-cols-6">
         <label className="lg:col-span-2">
           <span className="sr-only">Search</span>
@@ -311,6 +430,7 @@ export function ServersPage({ live }: { live: boolean }) {
         )}
       </div>
 
+      {selected.length > 0 && <BulkBar selected={selected} onDone={() => setRowSelection({})} />}
       {query.isPending ? (
         <Spinner label="Loading servers…" />
       ) : query.isError ? (
@@ -325,56 +445,58 @@ export function ServersPage({ live }: { live: boolean }) {
         </EmptyState>
       ) : (
         <div className="overflow-x-auto">
-          <table className="w-full text-left">
-            <thead>
-              {table.getHeaderGroups().map((g) => (
-                <tr
-                  key={g.id}
-                  className="border-b border-slate-900/10 text-xs uppercase tracking-wide text-slate-600 dark:border-white/10 dark:text-slate-400"
-                >
-                  {g.headers.map((h) => {
-                    const sortable = h.column.getCanSort();
-                    const dir = h.column.getIsSorted();
-                    return (
-                      <th
-                        key={h.id}
-                        className="px-2 py-2 font-medium"
-                        aria-sort={sortable ? ARIA_SORT[dir || "none"] : undefined}
-                      >
-                        {sortable ? (
-                          <button
-                            type="button"
-                            className="inline-flex items-center gap-1 uppercase"
-                            onClick={h.column.getToggleSortingHandler()}
-                          >
-                            {flexRender(h.column.columnDef.header, h.getContext())}
-                            <span aria-hidden>{dir === "asc" ? "▲" : dir === "desc" ? "▼" : "↕"}</span>
-                          </button>
-                        ) : (
-                          flexRender(h.column.columnDef.header, h.getContext())
-                        )}
-                      </th>
-                    );
-                  })}
-                </tr>
-              ))}
-            </thead>
-            <tbody>
-              {table.getRowModel().rows.map((row) => (
-                <tr
-                  key={row.id}
-                  data-server={row.original.name}
-                  className="border-b border-slate-900/5 align-top dark:border-white/5"
-                >
-                  {row.getVisibleCells().map((cell) => (
-                    <td key={cell.id} className="px-2 py-2">
-                      {flexRender(cell.column.columnDef.cell, cell.getContext())}
-                    </td>
-                  ))}
-                </tr>
-              ))}
-            </tbody>
-          </table>
+          <UptimeContext value={uptimeOf}>
+            <table className="w-full text-left">
+              <thead>
+                {table.getHeaderGroups().map((g) => (
+                  <tr
+                    key={g.id}
+                    className="border-b border-slate-900/10 text-xs uppercase tracking-wide text-slate-600 dark:border-white/10 dark:text-slate-400"
+                  >
+                    {g.headers.map((h) => {
+                      const sortable = h.column.getCanSort();
+                      const dir = h.column.getIsSorted();
+                      return (
+                        <th
+                          key={h.id}
+                          className={`px-2 py-2 font-medium ${RESPONSIVE[h.column.id] ?? ""}`}
+                          aria-sort={sortable ? ARIA_SORT[dir || "none"] : undefined}
+                        >
+                          {sortable ? (
+                            <button
+                              type="button"
+                              className="inline-flex items-center gap-1 uppercase"
+                              onClick={h.column.getToggleSortingHandler()}
+                            >
+                              {flexRender(h.column.columnDef.header, h.getContext())}
+                              <span aria-hidden>{dir === "asc" ? "▲" : dir === "desc" ? "▼" : "↕"}</span>
+                            </button>
+                          ) : (
+                            flexRender(h.column.columnDef.header, h.getContext())
+                          )}
+                        </th>
+                      );
+                    })}
+                  </tr>
+                ))}
+              </thead>
+              <tbody>
+                {table.getRowModel().rows.map((row) => (
+                  <tr
+                    key={row.id}
+                    data-server={row.original.name}
+                    className="border-b border-slate-900/5 align-top dark:border-white/5"
+                  >
+                    {row.getVisibleCells().map((cell) => (
+                      <td key={cell.id} className={`px-2 py-2 ${RESPONSIVE[cell.column.id] ?? ""}`}>
+                        {flexRender(cell.column.columnDef.cell, cell.getContext())}
+                      </td>
+                    ))}
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </UptimeContext>
         </div>
       )}
 
