@@ -1,5 +1,5 @@
 import type { HealthCheck, HealthRange } from "@switchboard/shared";
-import { type ReactNode, useCallback, useMemo } from "react";
+import { useCallback, useMemo } from "react";
 import { type ChartOptions, type ChartTheme, TimeChart } from "../../components/time-chart";
 import { EmptyState, ErrorState, Panel, Spinner } from "../../components/ui";
 import { describeError } from "../../lib/api";
@@ -169,38 +169,65 @@ function LatencyFigure({ shaped, range }: { shaped: ShapedHealth; range: HealthR
 
 const SHOWN_FAILURES = 5;
 
-/** The latest checks that got no answer, with their reasons: what a chart's red marks cannot say. */
+/**
+ * The latest checks that got no answer, with their reasons: what a chart's red marks cannot say.
+ * Folded to one line that names the latest, so that the keys below stay in view.
+ */
 function RecentFailures({ serverId, live }: { serverId: string; live: boolean }) {
   const health = useHealth(serverId, live);
-  let body: ReactNode;
-  if (health.isPending) body = <Spinner label="Loading recent checks…" />;
-  else if (health.isError)
-    body = <ErrorState error={describeError(health.error)} retry={() => health.refetch()} />;
-  else {
-    const failed = health.data.items.filter((c: HealthCheck) => c.status === "unhealthy");
-    body = failed.length ? (
-      <ul className="space-y-1 text-sm" aria-label="Recent failed checks">
+  const box = "mt-3 border-t border-slate-900/10 pt-3 text-sm dark:border-white/10";
+  if (health.isPending)
+    return (
+      <div className={box}>
+        <Spinner label="Loading recent checks…" />
+      </div>
+    );
+  if (health.isError)
+    return (
+      <div className={box}>
+        <ErrorState error={describeError(health.error)} retry={() => health.refetch()} />
+      </div>
+    );
+  const { items } = health.data;
+  const failed = items.filter((c: HealthCheck) => c.status === "unhealthy");
+  const latest = failed[0];
+  if (!latest)
+    return (
+      <p className={`${box} text-slate-600 dark:text-slate-400`}>
+        {items.length === 0
+          ? "No checks recorded yet."
+          : items.length === 1
+            ? "The one check recorded got an answer."
+            : `No failures among the last ${items.length} checks.`}
+      </p>
+    );
+  return (
+    <details className={box}>
+      <summary className="cursor-pointer">
+        <span className="font-medium">
+          {failed.length} of the last {items.length} checks failed
+        </span>
+        {" · latest "}
+        <FailedCheck check={latest} />
+      </summary>
+      <ul className="mt-2 space-y-1" aria-label="Recent failed checks">
         {failed.slice(0, SHOWN_FAILURES).map((c) => (
-          <li key={c.id} className="flex flex-wrap gap-x-2">
-            <time dateTime={c.checkedAt} title={dateTime(c.checkedAt)} className="whitespace-nowrap">
-              {timeAgo(c.checkedAt)}
-            </time>
-            {c.error ? <Reason code={c.error} /> : <span>no reason given</span>}
+          <li key={c.id}>
+            <FailedCheck check={c} />
           </li>
         ))}
       </ul>
-    ) : (
-      <p className="text-sm text-slate-600 dark:text-slate-400">
-        {health.data.items.length
-          ? `No failures among the last ${health.data.items.length} checks.`
-          : "No checks recorded yet."}
-      </p>
-    );
-  }
+    </details>
+  );
+}
+
+function FailedCheck({ check }: { check: HealthCheck }) {
   return (
-    <div className="mt-4 border-t border-slate-900/10 pt-3 dark:border-white/10">
-      <h3 className="mb-1 text-sm font-semibold">Recent failures</h3>
-      {body}
-    </div>
+    <>
+      <time dateTime={check.checkedAt} title={dateTime(check.checkedAt)} className="whitespace-nowrap">
+        {timeAgo(check.checkedAt)}
+      </time>
+      : {check.error ? <Reason code={check.error} /> : "no reason given"}
+    </>
   );
 }

@@ -8,7 +8,8 @@ export type Plot = Pick<uPlot, "ctx" | "bbox" | "valToPos">;
 export function bandColors(dark: boolean): Record<BucketState, string> {
   const a = dark ? 0.32 : 0.22;
   return {
-    healthy: `rgba(16, 185, 129, ${a * 0.8})`,
+    // Healthy is the usual state: a light wash, so that the others stand out against it.
+    healthy: `rgba(16, 185, 129, ${dark ? 0.15 : 0.13})`,
     degraded: `rgba(245, 158, 11, ${a + 0.08})`,
     auth_required: `rgba(14, 165, 233, ${a + 0.04})`,
     unhealthy: `rgba(244, 63, 94, ${a + 0.1})`,
