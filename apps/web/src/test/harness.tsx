@@ -103,6 +103,9 @@ export function serverPageRoutes(server: Server): Record<string, Route> {
   return {
     [`GET ${base}`]: () => ({ body: server }),
     [`GET ${base}/health`]: () => ({ body: { items: [] } }),
+    [`GET ${base}/health/series`]: () => ({
+      body: { range: "24h", stepSeconds: 600, from, to, buckets: [] },
+    }),
     [`GET ${base}/keys`]: () => ({ body: { items: [] } }),
     [`GET ${base}/drift`]: () => ({ body: { items: [] } }),
     [`GET ${base}/usage`]: () => ({

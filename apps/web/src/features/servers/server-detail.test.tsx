@@ -171,6 +171,8 @@ describe("ServerDetailPage, tools", () => {
     const schema = item.querySelector("details pre");
     expect(schema?.textContent).toBe(JSON.stringify(forecast.inputSchema, null, 2));
     expect(item.querySelector("details summary")?.textContent).toBe("Input schema");
+    // Folded until asked for: a long schema does not push the next tools away.
+    expect(item.querySelector("details")?.open).toBe(false);
 
     expect(screen.getByText("Prompts (1)")).toBeTruthy();
     expect(screen.getByText("daily-brief")).toBeTruthy();

@@ -1,7 +1,8 @@
 import type { ApiKey, KeyUsage, ServerUsage } from "@switchboard/shared";
-import { screen, within } from "@testing-library/react";
+import { screen, waitFor, within } from "@testing-library/react";
+import userEvent from "@testing-library/user-event";
 import { describe, expect, it } from "vitest";
-import { fakeApi, renderPage, serverFixture } from "../../test/harness";
+import { fakeApi, renderPage, serverFixture, serverPageRoutes } from "../../test/harness";
 import { KeysPanel } from "./keys-panel";
 import { ServerDetailPage } from "./server-detail";
 
@@ -29,7 +30,7 @@ function usageOf(points: { calls: number; errors: number }[]): ServerUsage {
   };
 }
 
-function showServer(usage: ServerUsage) {
+function showServer(usage: ServerUsage, path = `/servers/${server.id}`) {
   const api = fakeApi({
     [`GET ${base}`]: () => ({ body: server }),
     [`GET ${base}/health`]: () => ({ body: { items: [] } }),
@@ -38,8 +39,8 @@ function showServer(usage: ServerUsage) {
     [`GET ${base}/usage`]: () => ({ body: usage }),
     [`GET ${base}/usage/keys`]: () => ({ body: { from: usage.from, to: usage.to, items: [] } }),
   });
-  renderPage(<ServerDetailPage id={server.id} live={false} />, { path: `/servers/${server.id}` });
-  return api;
+  const page = renderPage(<ServerDetailPage id={server.id} live={false} />, { path });
+  return { ...api, history: page.history };
 }
 
 describe("the server page's gateway traffic", () => {
@@ -51,20 +52,71 @@ describe("the server page's gateway traffic", () => {
         { calls: 0, errors: 0 },
       ]),
     );
-    const panel = await screen.findByRole("region", { name: "Gateway traffic, last 24 hours" });
+    const panel = await screen.findByRole("region", { name: "Gateway traffic" });
     const totals = await within(panel).findByTestId("usage-totals");
     expect(totals.textContent).toBe(`${(1234).toLocaleString()} calls · 12 errors (1.0%) · mean 35 ms`);
+    const busiest = `busiest at ${new Date("2026-03-01T10:05:00.000Z").toLocaleString([], { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" })} with 834 calls`;
     const caption = panel.querySelector("figcaption")?.textContent ?? "";
-    expect(caption).toContain("every 5 minutes");
-    expect(caption).toContain(
-      `busiest at ${new Date("2026-03-01T10:05:00.000Z").toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })} with 834 calls`,
+    expect(caption).toContain("every 5 min");
+    expect(caption).toContain(busiest);
+    // The canvas's text alternative says the same for those who cannot see it.
+    expect(within(panel).getByRole("img").getAttribute("aria-label")).toBe(
+      `Gateway calls and errors over the last 24 hours. 24 h: ${(1234).toLocaleString()} calls, 12 errors; ${busiest}.`,
     );
-    expect(api.requests.some((r) => r.path === `${base}/usage`)).toBe(true);
+    const asked = api.requests.find((r) => r.path === `${base}/usage`);
+    expect(asked?.search.get("step")).toBe("300");
+    const from = Date.parse(asked?.search.get("from") ?? "");
+    const to = Date.parse(asked?.search.get("to") ?? "");
+    expect(to - from).toBe(86_400_000);
+  });
+
+  it("asks for the range picked, in hour steps for a week, and keeps the range in the URL", async () => {
+    const { requests, history } = showServer(usageOf([{ calls: 3, errors: 0 }]));
+    const panel = await screen.findByRole("region", { name: "Gateway traffic" });
+    await within(panel).findByTestId("usage-totals");
+    const picker = within(panel).getByRole("group", { name: "Gateway traffic time range" });
+    expect(within(picker).getByRole<HTMLInputElement>("radio", { name: "24 h" }).checked).toBe(true);
+
+    await userEvent.setup().click(within(picker).getByRole("radio", { name: "7 d" }));
+
+    await waitFor(() =>
+      expect(requests.some((r) => r.path === `${base}/usage` && r.search.get("step") === "3600")).toBe(true),
+    );
+    const week = requests.find((r) => r.search.get("step") === "3600");
+    expect(Date.parse(week?.search.get("to") ?? "") - Date.parse(week?.search.get("from") ?? "")).toBe(
+      604_800_000,
+    );
+    expect(history.at(-1)).toBe(`/servers/${server.id}?range=7d`);
+    expect(within(picker).getByRole<HTMLInputElement>("radio", { name: "7 d" }).checked).toBe(true);
+  });
+
+  it("opens on the range the URL names", async () => {
+    const { requests } = showServer(usageOf([{ calls: 3, errors: 0 }]), `/servers/${server.id}?range=1h`);
+    const panel = await screen.findByRole("region", { name: "Gateway traffic" });
+    await within(panel).findByTestId("usage-totals");
+    expect(requests.find((r) => r.path === `${base}/usage`)?.search.get("step")).toBe("60");
+    expect(within(panel).getByRole<HTMLInputElement>("radio", { name: "1 h" }).checked).toBe(true);
+  });
+
+  it("shows the error and reads again on Try again", async () => {
+    let calls = 0;
+    fakeApi({
+      ...serverPageRoutes(server),
+      [`GET ${base}/usage`]: () =>
+        ++calls === 1
+          ? { status: 500, body: { status: 500, code: "INTERNAL", detail: "Usage store unavailable" } }
+          : { body: usageOf([{ calls: 5, errors: 1 }]) },
+    });
+    renderPage(<ServerDetailPage id={server.id} live={false} />, { path: `/servers/${server.id}` });
+    const panel = await screen.findByRole("region", { name: "Gateway traffic" });
+    expect((await within(panel).findByRole("alert")).textContent).toContain("Usage store unavailable");
+    await userEvent.setup().click(within(panel).getByRole("button", { name: "Try again" }));
+    expect((await within(panel).findByTestId("usage-totals")).textContent).toContain("5 calls");
   });
 
   it("says so when the server had no gateway calls", async () => {
     showServer(usageOf([{ calls: 0, errors: 0 }]));
-    const panel = await screen.findByRole("region", { name: "Gateway traffic, last 24 hours" });
+    const panel = await screen.findByRole("region", { name: "Gateway traffic" });
     expect(await within(panel).findByText("No gateway calls in the last 24 hours")).toBeTruthy();
     expect(within(panel).queryByTestId("usage-chart")).toBeNull();
   });

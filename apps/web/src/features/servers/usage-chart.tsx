@@ -1,111 +1,107 @@
-import type { ServerUsage } from "@switchboard/shared";
-import { useEffect, useRef } from "react";
-import type uPlot from "uplot";
-import "uplot/dist/uPlot.min.css";
-import { EmptyState, ErrorState, Spinner } from "../../components/ui";
+import type { HealthRange, ServerUsage } from "@switchboard/shared";
+import { useCallback, useMemo } from "react";
+import { type ChartOptions, type ChartTheme, TimeChart } from "../../components/time-chart";
+import { EmptyState, ErrorState, Panel, Spinner } from "../../components/ui";
 import { describeError } from "../../lib/api";
-import { useServerUsage } from "./queries";
+import { RangePicker, useChartRange } from "./chart-range";
+import { RANGE_WORDS } from "./health-series";
+import { clock } from "./latency-chart";
+import { useUsageSeries } from "./series-queries";
+import { busiestText, type ShapedUsage, shapeUsage, usageSummaryText, usageTotalsText } from "./usage-series";
 
-const HEIGHT = 160;
-const CALLS = "#6366f1";
-const ERRORS = "#e11d48";
+const count = new Intl.NumberFormat();
 
-const number = new Intl.NumberFormat();
-const time = (iso: string) => new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
-const dateTime = (iso: string) =>
-  new Date(iso).toLocaleString([], { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" });
+export function usageOptions(s: ShapedUsage, range: HealthRange, theme: ChartTheme): ChartOptions {
+  const calls = theme.dark ? "#a5b4fc" : "#4f46e5";
+  const errors = theme.dark ? "#fb7185" : "#e11d48";
+  const axis = {
+    stroke: theme.ink,
+    grid: { stroke: theme.grid, width: 1 },
+    ticks: { stroke: theme.grid, width: 1 },
+  };
+  const n = (_u: unknown, v: number | null) => (v === null ? "—" : count.format(v));
+  return {
+    scales: {
+      x: { time: true, range: () => [s.from, s.to] },
+      y: { range: (_u, _min, max) => [0, Math.max(4, Math.ceil((max ?? 0) * 1.15))] },
+    },
+    axes: [
+      axis,
+      {
+        ...axis,
+        size: 52,
+        // Calls are whole: no 0.5 ticks on a quiet chart.
+        values: (_u, splits) => splits.map((v) => (Number.isInteger(v) ? count.format(v) : "")),
+      },
+    ],
+    cursor: { drag: { x: false, y: false } },
+    series: [
+      {
+        value: (_u, v) =>
+          v === null ? "—" : `${clock(v - s.step / 2, range)}–${clock(v + s.step / 2, range)}`,
+      },
+      {
+        label: "Calls",
+        stroke: calls,
+        fill: theme.dark ? "rgba(165, 180, 252, 0.18)" : "rgba(79, 70, 229, 0.14)",
+        width: 2,
+        value: n,
+      },
+      { label: "Errors", stroke: errors, width: 2, value: n },
+    ],
+  };
+}
 
-/** The server's gateway traffic in the last 24 hours: totals, and calls and errors over time. */
-export function UsagePanelBody({ serverId }: { serverId: string }) {
-  const usage = useServerUsage(serverId);
-  if (usage.isPending) return <Spinner label="Loading gateway traffic…" />;
-  if (usage.isError) return <ErrorState error={describeError(usage.error)} retry={() => usage.refetch()} />;
-  const { totals } = usage.data;
-  if (totals.calls === 0)
-    return (
-      <EmptyState title="No gateway calls in the last 24 hours">
-        Calls made through the gateway with this server's keys show here, with their errors.
-      </EmptyState>
-    );
-  const share = totals.calls ? (totals.errors / totals.calls) * 100 : 0;
+/** The server's gateway traffic over the page's range: totals, and calls and errors over time. */
+export function UsagePanel({ serverId }: { serverId: string }) {
+  const [range, setRange] = useChartRange();
   return (
-    <div>
-      <p className="mb-2 text-sm" data-testid="usage-totals">
-        <strong>{number.format(totals.calls)}</strong> calls · <strong>{number.format(totals.errors)}</strong>{" "}
-        errors ({share.toFixed(share < 10 ? 1 : 0)}%)
-        {totals.latencyMsAvg !== null && <> · mean {Math.round(totals.latencyMsAvg)} ms</>}
-      </p>
-      <UsageChart usage={usage.data} />
-    </div>
+    <Panel
+      title="Gateway traffic"
+      actions={<RangePicker value={range} onChange={setRange} label="Gateway traffic time range" />}
+    >
+      <UsageBody serverId={serverId} range={range} />
+    </Panel>
   );
 }
 
-/**
- * Calls and errors per bucket, drawn by uPlot on a canvas (its styles are set through CSSOM, which
- * the dashboard's CSP allows, never as inline style attributes). uPlot is loaded with the first
- * chart, not with the app. The caption says the same in words, for screen readers.
- */
-export function UsageChart({ usage }: { usage: ServerUsage }) {
-  const host = useRef<HTMLDivElement>(null);
+export function UsageBody({ serverId, range }: { serverId: string; range: HealthRange }) {
+  const usage = useUsageSeries(serverId, range);
+  if (usage.isPending)
+    return (
+      <div className="flex h-44 items-center justify-center">
+        <Spinner label="Loading gateway traffic…" />
+      </div>
+    );
+  if (usage.isError) return <ErrorState error={describeError(usage.error)} retry={() => usage.refetch()} />;
+  if (usage.data.totals.calls === 0)
+    return (
+      <EmptyState title={`No gateway calls in ${RANGE_WORDS[range]}`}>
+        Calls made through the gateway with this server's keys show here, with their errors.
+      </EmptyState>
+    );
+  return <UsageFigure usage={usage.data} range={range} />;
+}
 
-  useEffect(() => {
-    const el = host.current;
-    // Without a layout engine (a test's DOM) there is nothing to draw on.
-    if (!el || typeof window.matchMedia !== "function" || typeof ResizeObserver !== "function") return;
-    let plot: uPlot | null = null;
-    let gone = false;
-    const resize = new ResizeObserver(() => plot?.setSize({ width: el.clientWidth, height: HEIGHT }));
-    void import("uplot").then(({ default: UPlot }) => {
-      if (gone) return;
-      const ink = getComputedStyle(el).color;
-      const grid = { stroke: "rgba(128, 128, 128, 0.15)", width: 1 };
-      plot = new UPlot(
-        {
-          width: el.clientWidth,
-          height: HEIGHT,
-          scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(1, max)] } },
-          axes: [
-            { stroke: ink, grid, ticks: grid },
-            { stroke: ink, grid, ticks: grid, size: 44 },
-          ],
-          series: [
-            {},
-            { label: "Calls", stroke: CALLS, fill: "rgba(99, 102, 241, 0.15)", width: 2 },
-            { label: "Errors", stroke: ERRORS, width: 2 },
-          ],
-        },
-        [
-          usage.points.map((p) => Date.parse(p.at) / 1000),
-          usage.points.map((p) => p.calls),
-          usage.points.map((p) => p.errors),
-        ],
-        el,
-      );
-      resize.observe(el);
-    });
-    return () => {
-      gone = true;
-      resize.disconnect();
-      plot?.destroy();
-    };
-  }, [usage]);
-
-  const busiest = usage.points.reduce<ServerUsage["points"][number] | undefined>(
-    (a, b) => (!a || b.calls > a.calls ? b : a),
-    undefined,
-  );
+function UsageFigure({ usage, range }: { usage: ServerUsage; range: HealthRange }) {
+  const shaped = useMemo(() => shapeUsage(usage), [usage]);
+  const options = useCallback((theme: ChartTheme) => usageOptions(shaped, range, theme), [shaped, range]);
+  const summary = usageSummaryText(range, usage, shaped.busiest);
+  const minutes = Math.round(usage.step / 60);
   return (
     <figure>
-      <div ref={host} className="min-h-40 w-full" data-testid="usage-chart" />
-      <figcaption className="mt-1 text-xs text-slate-600 dark:text-slate-400">
-        Calls (indigo) and errors (red) every {Math.round(usage.step / 60)} minutes, from{" "}
-        {dateTime(usage.from)} to {dateTime(usage.to)}
-        {busiest && busiest.calls > 0 && (
-          <>
-            ; busiest at {time(busiest.at)} with {number.format(busiest.calls)} calls
-          </>
-        )}
-        .
+      <p className="mb-2 text-sm font-medium" data-testid="usage-totals">
+        {usageTotalsText(usage.totals)}
+      </p>
+      <TimeChart
+        label={`Gateway calls and errors over ${RANGE_WORDS[range]}. ${summary}.`}
+        data={shaped.data}
+        options={options}
+        testId="usage-chart"
+      />
+      <figcaption className="mt-2 text-xs text-slate-600 dark:text-slate-400">
+        Calls (indigo) and errors (red) every {minutes >= 60 ? `${minutes / 60} h` : `${minutes} min`}
+        {shaped.busiest && `; ${busiestText(shaped.busiest)}`}.
       </figcaption>
     </figure>
   );
