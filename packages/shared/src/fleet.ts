@@ -1,9 +1,10 @@
 import { z } from "zod";
+import { PAGE_SIZE_MAX } from "./pagination";
 import { MAX_TAGS, Tag } from "./servers";
 import { uuidParam } from "./text";
 
 /** The most servers one request may ask about or act on: a page of the list at its largest. */
-export const FLEET_BATCH_MAX = 100;
+export const FLEET_BATCH_MAX = PAGE_SIZE_MAX;
 
 const serverId = uuidParam("must be a server id (UUID)");
 

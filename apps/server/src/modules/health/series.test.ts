@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { FLEET_BATCH_MAX } from "@switchboard/shared";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { as, createTenant, createTestApp, type Tenant, type TestApp, testClock } from "../../../test/app";
 import { testDatabaseKinds } from "../../../test/db";
@@ -123,7 +124,11 @@ describe.each(testDatabaseKinds())("uptime and health series on %s", (kind) => {
     });
 
     it("refuses ids that are not UUIDs, none at all, or more than a page with a 400 problem", async () => {
-      for (const ids of ["not-a-uuid", "", Array.from({ length: 101 }, () => randomUUID()).join(",")]) {
+      for (const ids of [
+        "not-a-uuid",
+        "",
+        Array.from({ length: FLEET_BATCH_MAX + 1 }, () => randomUUID()).join(","),
+      ]) {
         const res = await member({ method: "GET", url: `/mcp/servers/uptime?ids=${ids}` });
         expect(res.statusCode, ids.slice(0, 20)).toBe(400);
         expect(res.headers["content-type"]).toMatch(/^application\/problem\+json/);

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { MAX_TAGS } from "@switchboard/shared";
+import { FLEET_BATCH_MAX, MAX_TAGS } from "@switchboard/shared";
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { as, createTenant, createTestApp, type Tenant, type TestApp, testClock } from "../../../test/app";
@@ -207,7 +207,7 @@ describe.each(testDatabaseKinds())("POST /mcp/servers/bulk on %s", (kind) => {
       [{ action: "delete", ids: [] }, "ids"],
       [{ action: "delete", ids: [a, a] }, "ids"],
       [{ action: "delete", ids: ["not-a-uuid"] }, "ids"],
-      [{ action: "delete", ids: Array.from({ length: 101 }, () => randomUUID()) }, "ids"],
+      [{ action: "delete", ids: Array.from({ length: FLEET_BATCH_MAX + 1 }, () => randomUUID()) }, "ids"],
       [{ action: "tag", ids: [a], tags: ["Not A Tag"] }, "tags"],
       [{ action: "delete", ids: [a], extra: true }, ""],
     ];

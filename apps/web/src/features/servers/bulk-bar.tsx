@@ -6,7 +6,7 @@ import toast from "react-hot-toast/headless";
 import { z } from "zod";
 import { Button, ConfirmDialog, Dialog, Field, Input } from "../../components/ui";
 import { describeError } from "../../lib/api";
-import { BulkPartlyDone, useBulkServers } from "./queries";
+import { useBulkServers } from "./queries";
 
 const servers = (n: number) => `${n} server${n === 1 ? "" : "s"}`;
 
@@ -87,12 +87,7 @@ export function BulkBar({ selected, onDone }: { selected: ServerSummary[]; onDon
       setAsking(null);
       onDone();
     } catch (err) {
-      const partly = err instanceof BulkPartlyDone && err.done.length > 0;
-      toast.error(
-        partly
-          ? `${err.message} (after ${servers(err.done.length)} had been changed)`
-          : describeError(err instanceof BulkPartlyDone ? err.failure : err),
-      );
+      toast.error(describeError(err));
     }
   };
 

@@ -1,29 +1,27 @@
-import {
-  type ApiKey,
-  type BulkServersInput,
-  type BulkServersResult,
-  type CheckResult,
-  type CreateApiKeyInput,
-  type CreatedApiKey,
-  type CreateServerInput,
-  FLEET_BATCH_MAX,
-  type FleetOverview,
-  type HealthCheck,
-  type KeyUsageList,
-  type ProbeInput,
-  type ProbeResult,
-  type Server,
-  type ServerEvent,
-  type ServerPage,
-  type ServerUptime,
-  type ServerUptimeList,
-  type ServerUsage,
-  type ToolDrift,
-  type UpdateServerInput,
+import type {
+  ApiKey,
+  BulkServersInput,
+  BulkServersResult,
+  CheckResult,
+  CreateApiKeyInput,
+  CreatedApiKey,
+  CreateServerInput,
+  FleetOverview,
+  HealthCheck,
+  KeyUsageList,
+  ProbeInput,
+  ProbeResult,
+  Server,
+  ServerEvent,
+  ServerPage,
+  ServerUptime,
+  ServerUptimeList,
+  ToolDrift,
+  UpdateServerInput,
 } from "@switchboard/shared";
 import { type QueryClient, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useEffect, useRef } from "react";
-import { ApiError, api, describeError } from "../../lib/api";
+import { ApiError, api } from "../../lib/api";
 
 export const serverKeys = {
   all: ["servers"] as const,
@@ -65,12 +63,6 @@ export const useFleetOverview = () =>
 /** Uptime moves by the hour: a list refreshed by every health event need not fetch it each time. */
 const UPTIME_FRESH_MS = 15_000;
 
-/** `ids` cut into requests the API takes (a page may hold more servers than one request may name). */
-const batches = (ids: string[]) =>
-  Array.from({ length: Math.ceil(ids.length / FLEET_BATCH_MAX) }, (_, i) =>
-    ids.slice(i * FLEET_BATCH_MAX, (i + 1) * FLEET_BATCH_MAX),
-  );
-
 /**
  * The uptime and latency of the servers a page shows, keyed by server id. Asked for after the
  * list arrives (the list stays fast), and again whenever the list is read again (`listUpdatedAt`),
@@ -82,10 +74,9 @@ export function useServerUptime(ids: string[], listUpdatedAt: number) {
   const query = useQuery({
     queryKey: serverKeys.uptime(joined),
     queryFn: async () => {
-      const lists = await Promise.all(
-        batches(ids).map((batch) => api<ServerUptimeList>(`/mcp/servers/uptime?ids=${batch.join(",")}`)),
-      );
-      return new Map<string, ServerUptime>(lists.flatMap((l) => l.items).map((u) => [u.serverId, u]));
+      // One request: the API takes as many ids as the largest page holds.
+      const list = await api<ServerUptimeList>(`/mcp/servers/uptime?ids=${joined}`);
+      return new Map<string, ServerUptime>(list.items.map((u) => [u.serverId, u]));
     },
     enabled: ids.length > 0,
     staleTime: UPTIME_FRESH_MS,
@@ -154,14 +145,6 @@ export const useKeys = (id: string) =>
     refetchInterval: KEYS_REFRESH_MS,
   });
 
-/** The server's gateway calls and errors over the last 24 hours, in 5-minute buckets. */
-export const useServerUsage = (id: string) =>
-  useQuery({
-    queryKey: serverKeys.usage(id),
-    queryFn: () => api<ServerUsage>(`/mcp/servers/${id}/usage`),
-    refetchInterval: USAGE_REFRESH_MS,
-  });
-
 /** Each key's gateway calls over the last 24 hours. */
 export const useKeyUsage = (id: string) =>
   useQuery({
@@ -170,43 +153,19 @@ export const useKeyUsage = (id: string) =>
     refetchInterval: USAGE_REFRESH_MS,
   });
 
-/** Acts on many servers at once, in as many requests as the API's batch limit needs. */
+/** Acts on the servers selected (at most a page of them) in one request: all of them or none. */
 export function useBulkServers() {
   const client = useQueryClient();
   return useMutation({
-    mutationFn: async (input: BulkServersInput): Promise<BulkServersResult> => {
-      const changed: string[] = [];
-      for (const ids of batches(input.ids)) {
-        try {
-          const result = await api<BulkServersResult>("/mcp/servers/bulk", {
-            method: "POST",
-            body: { ...input, ids },
-          });
-          changed.push(...result.ids);
-        } catch (err) {
-          throw new BulkPartlyDone(err, changed);
-        }
-      }
-      return { action: input.action, ids: changed };
+    mutationFn: (input: BulkServersInput) =>
+      api<BulkServersResult>("/mcp/servers/bulk", { method: "POST", body: input }),
+    onSuccess: (result) => {
+      if (result.action === "delete")
+        for (const id of result.ids) client.removeQueries({ queryKey: serverKeys.detail(id) });
     },
-    onSettled: (result, err, input) => {
-      const done = result?.ids ?? (err instanceof BulkPartlyDone ? err.done : []);
-      const gone = input.action === "delete" ? done : [];
-      for (const id of gone) client.removeQueries({ queryKey: serverKeys.detail(id) });
-      // Lists, counts, uptime and the details of the servers changed: everything about servers.
-      return client.invalidateQueries({ queryKey: serverKeys.all });
-    },
+    // Lists, counts, uptime and the details of the servers changed: everything about servers.
+    onSettled: () => client.invalidateQueries({ queryKey: serverKeys.all }),
   });
-}
-
-/** A bulk action that failed, after the batches in `done` had already been applied. */
-export class BulkPartlyDone extends Error {
-  constructor(
-    readonly failure: unknown,
-    readonly done: string[],
-  ) {
-    super(describeError(failure));
-  }
 }
 
 /** An edit refused (412) because the server changed since its version was read; `current` is the server now. */
