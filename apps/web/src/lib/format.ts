@@ -20,3 +20,14 @@ export const TRANSPORT_LABELS: Record<Transport, string> = {
   "streamable-http": "Streamable HTTP",
   sse: "SSE",
 };
+
+/**
+ * "99.9%": rounded down, so that "100%" means no check failed, and "—" when no check ran. One
+ * failed check in a thousand shows as 99.9%, not as a perfect record.
+ */
+export function uptimePercent(share: number | null): string {
+  if (share === null) return "—";
+  if (share >= 1) return "100%";
+  // The epsilon undoes binary fractions (0.57 * 1000 = 569.999…) before rounding down.
+  return `${(Math.floor(share * 1000 + 1e-9) / 10).toFixed(1)}%`;
+}

@@ -1,4 +1,5 @@
 import type { HealthBucket, HealthRange, HealthSeries } from "@switchboard/shared";
+import { uptimePercent } from "../../lib/format";
 
 /** What a bucket's band shows: the worst state any of its checks ended in. */
 export type BucketState = "unhealthy" | "auth_required" | "degraded" | "healthy";
@@ -127,19 +128,10 @@ export const RANGE_WORDS: Record<HealthRange, string> = {
   "7d": "the last 7 days",
 };
 
-/**
- * A share up as people read it: "100%" only when nothing failed, so 99.96% is "99.9%", not a
- * rounded-up perfect score.
- */
-export function percentUp(uptime: number): string {
-  if (uptime >= 1) return "100%";
-  return `${(Math.floor(uptime * 1000) / 10).toFixed(1)}%`;
-}
-
 /** The chart in one line, e.g. "24 h: 99.3% up, median 120 ms, 2 failures". */
 export function summaryText(range: HealthRange, s: HealthSummary): string {
   if (s.uptime === null) return `${RANGE_SHORT[range]}: no checks`;
-  const parts = [`${percentUp(s.uptime)} up`];
+  const parts = [`${uptimePercent(s.uptime)} up`];
   if (s.medianMs !== null) parts.push(`median ${s.medianMs} ms`);
   parts.push(s.failures === 1 ? "1 failure" : `${s.failures} failures`);
   return `${RANGE_SHORT[range]}: ${parts.join(", ")}`;

@@ -1,7 +1,7 @@
 import { render, screen } from "@testing-library/react";
 import { describe, expect, it } from "vitest";
+import { uptimePercent } from "../../lib/format";
 import { LatencySparkline, sparklinePath } from "./sparkline";
-import { percent } from "./uptime-cell";
 
 describe("sparklinePath", () => {
   it("draws the highest value at the top and the lowest at the bottom, oldest on the left", () => {
@@ -34,15 +34,15 @@ describe("LatencySparkline", () => {
   });
 });
 
-describe("percent", () => {
+describe("uptimePercent", () => {
   it("rounds down, so that only a perfect record reads 100%", () => {
-    expect(percent(1)).toBe("100%");
-    expect(percent(0.99996)).toBe("99.9%");
-    expect(percent(0.57)).toBe("57.0%");
-    expect(percent(0)).toBe("0.0%");
+    expect(uptimePercent(1)).toBe("100%");
+    expect(uptimePercent(0.99996)).toBe("99.9%");
+    expect(uptimePercent(0.57)).toBe("57.0%");
+    expect(uptimePercent(0)).toBe("0.0%");
   });
 
   it("shows a dash when no check ran", () => {
-    expect(percent(null)).toBe("—");
+    expect(uptimePercent(null)).toBe("—");
   });
 });

@@ -1,16 +1,6 @@
 import type { ServerUptime } from "@switchboard/shared";
+import { uptimePercent } from "../../lib/format";
 import { LatencySparkline } from "./sparkline";
-
-/**
- * "99.9%": rounded down, so that "100%" means no check failed, and "—" when no check ran. One
- * failed check in a thousand shows as 99.9%, not as a perfect record.
- */
-export function percent(share: number | null): string {
-  if (share === null) return "—";
-  if (share >= 1) return "100%";
-  // The epsilon undoes binary fractions (0.57 * 1000 = 569.999…) before rounding down.
-  return `${(Math.floor(share * 1000 + 1e-9) / 10).toFixed(1)}%`;
-}
 
 /** What the uptime cells show while the numbers load or after they failed to. */
 export type UptimeState = { uptime: ServerUptime | undefined; pending: boolean; failed: boolean };
@@ -45,7 +35,7 @@ export function UptimeCell({ state, window }: { state: UptimeState; window: "24h
       className="text-sm tabular-nums"
       title={share === null ? "No checks in this window" : `${checks} check${checks === 1 ? "" : "s"}`}
     >
-      {percent(share)}
+      {uptimePercent(share)}
     </span>
   );
 }
