@@ -348,7 +348,7 @@ describe("the dashboard in Chromium", () => {
   it("charts a server's gateway traffic and shows each key's calls, under the dashboard's CSP", async () => {
     await page.locator('[data-server="tides"]').getByRole("link", { name: "Tides" }).click();
     await page.getByRole("heading", { name: "Tides" }).waitFor();
-    const panel = page.getByRole("region", { name: "Gateway traffic, last 24 hours" });
+    const panel = page.getByRole("region", { name: "Gateway traffic" });
     await panel.getByText("No gateway calls in the last 24 hours").waitFor();
     await page.getByRole("button", { name: "Create key" }).click();
     await page.getByLabel("Name", { exact: true }).last().fill("agent");

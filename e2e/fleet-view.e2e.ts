@@ -55,10 +55,10 @@ const TOOLS = [
 ].map((name) => ({ name, description: `The ${name.replace("_", " ")} for a place` }));
 
 const HOUR = 3_600_000;
-const SEED_STEP = 20 * 60_000;
+const SEED_STEP = 10 * 60_000;
 
 /**
- * A week of history, one check every 20 minutes, ending a few minutes ago: the live checks that
+ * A week of history, one check every 10 minutes, ending a few minutes ago: the live checks that
  * follow add today's. What each kind of server went through, so the charts and uptimes have a
  * shape: daily latency waves, a short outage yesterday, a server down for the last 3 hours.
  */
@@ -129,15 +129,15 @@ describe("the fleet view in Chromium", () => {
         BASE_URL: base,
         ALLOW_PRIVATE_TARGETS: "true",
         SCHEDULER_IDLE_MS: "200",
-        PROBE_TIMEOUT_MS: "3000",
-        PROBE_DEGRADED_MS: "400",
+        PROBE_TIMEOUT_MS: "8000",
+        PROBE_DEGRADED_MS: "1500",
         LOG_LEVEL: "warn",
         // The test drives a few hundred requests from one session.
         RATE_LIMIT_ADMIN: "5000",
       }),
     );
     weather = await startMcpServer({ name: "weather", tools: TOOLS });
-    slow = await startMcpServer({ name: "reports", behaviour: "slow", delayMs: 700 });
+    slow = await startMcpServer({ name: "reports", behaviour: "slow", delayMs: 2500 });
     tides = await startModernMcpServer({ name: "tides", prompts: ["harbour-brief"] });
     vault = await startModernMcpServer({
       name: "vault",
@@ -234,9 +234,13 @@ describe("the fleet view in Chromium", () => {
   it("counts the fleet by health, and a count filters the list until it is pressed again", async () => {
     await page.goto(`${base}/`);
     const chip = (key: string) => page.locator(`[data-count="${key}"]`);
-    await expect.poll(() => chip("healthy").textContent(), { timeout: 30_000 }).toBe("Healthy 12");
-    await expect.poll(() => chip("degraded").textContent(), { timeout: 30_000 }).toMatch(/ 2$/);
-    await expect.poll(() => chip("unhealthy").textContent()).toMatch(/ 2$/);
+    const count = async (key: string) => Number((await chip(key).textContent())?.split(" ").pop());
+    // Twelve answer at once and two slowly; a loaded machine may make a quick one look slow too.
+    await expect
+      .poll(async () => (await count("healthy")) + (await count("degraded")), { timeout: 30_000 })
+      .toBe(14);
+    expect(await count("degraded")).toBeGreaterThanOrEqual(2);
+    await expect.poll(() => chip("unhealthy").textContent(), { timeout: 30_000 }).toMatch(/ 2$/);
     await expect.poll(() => chip("auth_required").textContent()).toMatch(/ 2$/);
     expect(await chip("disabled").textContent()).toMatch(/ 2$/);
 
@@ -253,10 +257,10 @@ describe("the fleet view in Chromium", () => {
   });
 
   it("shows each server's uptime over 24 h and 7 d, its latency over the day, and how long it has been down", async () => {
-    // Payments (the first, so one in three) went through yesterday's bad hour: 3 of 504 checks.
+    // Payments (the first, so one in three) went through yesterday's bad hour: 6 of 1,008 checks.
     await expect.poll(() => row("payments").locator('[data-uptime="7d"]').textContent()).toBe("99.4%");
     expect(await row("payments").locator('[data-uptime="24h"]').textContent()).toBe("100%");
-    // Down for the last 3 hours of the day: 9 of 72 seeded checks, and the live ones since.
+    // Down for the last 3 hours of the day: 19 of 144 seeded checks, and the live ones since.
     const down24 = Number.parseFloat(
       (await row("legacy-erp").locator('[data-uptime="24h"]').textContent()) ?? "",
     );
@@ -299,7 +303,17 @@ describe("the fleet view in Chromium", () => {
     await expect.poll(() => row("sandbox").count()).toBe(0);
     expect(await row("staging-crm").count()).toBe(0);
 
-    const audit = await call("GET", "/mcp/audit?action=server.delete");
+    await page.getByLabel("Select Tides").check();
+    await bar.getByRole("button", { name: "Disable" }).click();
+    await page
+      .getByRole("dialog", { name: "Disable 1 server?" })
+      .getByRole("button", { name: "Disable 1 server" })
+      .click();
+    await page.getByText("Disabled 1 server").waitFor();
+    await row("tides").locator('[data-status="disabled"]').waitFor();
+    await expect.poll(() => page.locator('[data-count="disabled"]').textContent()).toMatch(/ 1$/);
+
+    const audit = await call("GET", "/mcp/audit-logs?action=server.delete");
     expect(audit.body.items.map((e: { targetId: string }) => e.targetId).sort()).toEqual(
       [ids.sandbox, ids["staging-crm"]].sort(),
     );
@@ -317,7 +331,7 @@ describe("the fleet view in Chromium", () => {
     expect(new URL(page.url()).searchParams.get("range")).toBe("7d");
     await expect
       .poll(() => health.getByTestId("health-summary").textContent())
-      .toMatch(/^7 d: 99\.\d% up, median \d+ ms, 3 failures$/);
+      .toMatch(/^7 d: 99\.\d% up, median \d+ ms, 6 failures$/);
     await page.reload();
     await expect.poll(() => health.getByTestId("health-summary").textContent()).toMatch(/^7 d: /);
 

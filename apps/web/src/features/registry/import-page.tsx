@@ -294,7 +294,13 @@ function Results({ title, result }: { title: string; result: ImportResult | Regi
         {registry && ` · ${registry.pages} page${registry.pages === 1 ? "" : "s"} read`}
         {registry?.truncated && " · the registry has more: raise the limit or narrow the search"}
       </p>
-      <div className="overflow-x-auto">
+      {/* Focusable, so that a keyboard can scroll the table sideways on a narrow screen. */}
+      <section
+        className="overflow-x-auto rounded focus-visible:outline-2 focus-visible:outline-indigo-500"
+        aria-label="Results, one row per document"
+        // biome-ignore lint/a11y/noNoninteractiveTabindex: a scrolling region must take focus to scroll by keyboard
+        tabIndex={0}
+      >
         <table className="w-full text-left text-sm">
           <thead>
             <tr className="border-b border-slate-900/10 text-xs uppercase tracking-wide text-slate-600 dark:border-white/10 dark:text-slate-400">
@@ -341,7 +347,7 @@ function Results({ title, result }: { title: string; result: ImportResult | Regi
             ))}
           </tbody>
         </table>
-      </div>
+      </section>
     </Panel>
   );
 }
