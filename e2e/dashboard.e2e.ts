@@ -252,6 +252,8 @@ describe("the dashboard in Chromium", () => {
     // The invitation link the admin hands over (or the mail carries) is what lets Bob in.
     await phone.getByRole("heading", { name: "Create an organization" }).waitFor();
     await phone.goto(link);
+    await phone.getByRole("button", { name: "Accept" }).waitFor();
+    accessibility.push(...(await accessibilityProblems(phone, "invitation")));
     await phone.getByRole("button", { name: "Accept" }).click();
     await phone.locator('[data-server="weather"]').waitFor();
     await phone.screenshot({ path: join(SHOTS, "servers-phone-member.png"), fullPage: true });
