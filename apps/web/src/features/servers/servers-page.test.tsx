@@ -514,7 +514,7 @@ describe("ServersPage bulk actions", () => {
 
     await user.click(await screen.findByRole("checkbox", { name: "Select all servers on this page" }));
     expect((screen.getByRole("checkbox", { name: "Select Maps" }) as HTMLInputElement).checked).toBe(true);
-    const bar = screen.getByRole("toolbar", { name: "Bulk actions" });
+    const bar = await screen.findByRole("toolbar", { name: "Bulk actions" });
     expect(within(bar).getByText("2 servers selected")).toBeTruthy();
 
     await user.click(within(bar).getByRole("button", { name: "Delete" }));
@@ -536,7 +536,7 @@ describe("ServersPage bulk actions", () => {
     const user = userEvent.setup();
 
     await user.click(await screen.findByRole("checkbox", { name: "Select Maps" }));
-    await user.click(screen.getByRole("button", { name: "Add tag…" }));
+    await user.click(await screen.findByRole("button", { name: "Add tag…" }));
     const dialog = await screen.findByRole("dialog", { name: "Add tags to 1 server" });
     const box = within(dialog).getByLabelText("Tags");
     await user.type(box, "prod, bad tag!");
@@ -602,7 +602,7 @@ describe("ServersPage bulk actions", () => {
     const user = userEvent.setup();
 
     await user.click(await screen.findByRole("checkbox", { name: "Select Weather" }));
-    expect(screen.getByRole("toolbar", { name: "Bulk actions" })).toBeTruthy();
+    expect(await screen.findByRole("toolbar", { name: "Bulk actions" })).toBeTruthy();
     await user.selectOptions(screen.getByLabelText("Transport", { selector: "select" }), "sse");
 
     await waitFor(() => expect(screen.queryByRole("toolbar", { name: "Bulk actions" })).toBeNull());

@@ -15,7 +15,7 @@ import {
   type SortingState,
   useReactTable,
 } from "@tanstack/react-table";
-import { createContext, useContext, useEffect, useMemo, useRef, useState } from "react";
+import { createContext, lazy, Suspense, useContext, useEffect, useMemo, useRef, useState } from "react";
 import toast from "react-hot-toast/headless";
 import { Link, useLocation, useSearch } from "wouter";
 import { Button, EmptyState, ErrorState, Panel, Spinner } from "../../components/ui";
@@ -24,7 +24,6 @@ import { TRANSPORT_LABELS, timeAgo } from "../../lib/format";
 import { STATUS_LABELS } from "../../lib/health-words";
 import { downloadExport } from "../registry/queries";
 import { useSession } from "../session/session";
-import { BulkBar } from "./bulk-bar";
 import { CheckLag } from "./check-lag";
 import { Reason } from "./health-reason";
 import { NeedsConfigurationBadge } from "./needs-configuration";
@@ -33,6 +32,9 @@ import { ServerState } from "./server-state";
 import { StatusCounts } from "./status-counts";
 import { StatusTiming } from "./status-timing";
 import { LatencyCell, UptimeCell, type UptimeState } from "./uptime-cell";
+
+// Its forms (tags) and dialogs load with the first selection, not with every visit to the list.
+const BulkBar = lazy(() => import("./bulk-bar").then((m) => ({ default: m.BulkBar })));
 
 const FILTERS = ["q", "status", "transport", "tag", "enabled", "drifted"] as const;
 
@@ -430,7 +432,11 @@ export function ServersPage({ live }: { live: boolean }) {
         )}
       </div>
 
-      {selected.length > 0 && <BulkBar selected={selected} onDone={() => setRowSelection({})} />}
+      {selected.length > 0 && (
+        <Suspense fallback={null}>
+          <BulkBar selected={selected} onDone={() => setRowSelection({})} />
+        </Suspense>
+      )}
       {query.isPending ? (
         <Spinner label="Loading servers…" />
       ) : query.isError ? (
