@@ -47,6 +47,6 @@ export function UPlotChart({ label, data, options, testId }: TimeChartProps) {
     };
   }, [data, options, dark]);
 
-  // The canvas says nothing to a screen reader: the label does, and the legend uPlot adds is hidden.
+  // The canvas says nothing to a screen reader: the label does (role=img also hides uPlot's legend from it).
   return <div ref={host} role="img" aria-label={label} className="w-full min-w-0" data-testid={testId} />;
 }

@@ -126,6 +126,10 @@ export async function recordHealth(
           error text, protocol_version text, era text, tools_count integer, consecutive_failures integer,
           next_check_at timestamptz, learned boolean, listed boolean, server_info jsonb, tools jsonb, tools_hash text,
           pin jsonb, prompts jsonb, resources jsonb, auth_challenge jsonb)
+      ), locked AS (
+        -- Rows locked in id order, as every other many-row writer (bulk actions) locks them:
+        -- two writers that lock in different orders can deadlock.
+        SELECT s.id FROM mcp_servers s WHERE s.id IN (SELECT server_id FROM input) ORDER BY s.id FOR UPDATE
       ), before AS (
         SELECT s.id, s.tools_hash, s.tools, s.pinned_tools IS NOT NULL AS pinned
         FROM mcp_servers s JOIN input i ON s.id = i.server_id AND s.tenant_id = i.tenant_id
@@ -146,7 +150,7 @@ export async function recordHealth(
           resources = CASE WHEN i.listed THEN i.resources ELSE s.resources END,
           tools_drifted = CASE WHEN i.listed
             THEN s.pinned_tools IS NOT NULL AND s.pinned_tools <> i.pin ELSE s.tools_drifted END
-        FROM input i
+        FROM input i JOIN locked l ON l.id = i.server_id
         WHERE s.id = i.server_id AND s.tenant_id = i.tenant_id
         RETURNING s.id
       ), inserted AS (

@@ -132,6 +132,17 @@ describe.each(testDatabaseKinds())("health rollup and status since on %s", (kind
     );
     const list = (await admin({ method: "GET", url: "/mcp/servers?q=since" })).json();
     expect(list.items.find((s: { id: string }) => s.id === id)?.statusSince).toBe("2031-02-03T11:00:00.000Z");
+
+    // Switched off for a fortnight and on again, still down: down since the check after, not for 14 days.
+    for (const action of ["disable", "enable"]) {
+      expect(
+        (await admin({ method: "POST", url: "/mcp/servers/bulk", payload: { action, ids: [id] } }))
+          .statusCode,
+      ).toBe(200);
+      clock.advance(14 * 24 * 60 * MINUTE);
+    }
+    expect((await admin({ method: "GET", url: `/mcp/servers/${id}` })).json().statusSince).toBeNull();
+    expect((await check(id, outcome("unhealthy", 5000))).statusSince).toBe(clock.now().toISOString());
   });
 
   it("counts each check in its server's hour, matching the raw history across hour boundaries", async () => {

@@ -144,13 +144,21 @@ describe.each(testDatabaseKinds())("POST /mcp/servers/bulk on %s", (kind) => {
       declaredHeaders: [{ name: "X-Token", isRequired: true, isSecret: true }],
     });
     expect((await get(unconfigured)).needsConfiguration).toBe(true);
-    clock.advance(90_000);
+    // Its first check sits somewhere in the next minute: asked for now, it is due now.
     const res = await bulk({ action: "check", ids: [due, off, unconfigured] });
     expect(res.json()).toEqual({ action: "check", ids: [due] });
     expect((await get(due)).nextCheckAt).toBe(clock.now().toISOString());
     expect((await get(off)).nextCheckAt).toBeNull();
+    // Overdue already, it keeps its place in the queue rather than going to the back of it.
+    const overdueSince = clock.now().toISOString();
+    clock.advance(90_000);
+    expect((await bulk({ action: "check", ids: [due] })).json()).toEqual({ action: "check", ids: [due] });
+    expect((await get(due)).nextCheckAt).toBe(overdueSince);
     const checks = (await audit([due, off, unconfigured])).filter((r) => r.action === "server.check");
-    expect(checks).toEqual([{ action: "server.check", target_id: due, changes: { scheduled: true } }]);
+    expect(checks).toEqual([
+      { action: "server.check", target_id: due, changes: { scheduled: true } },
+      { action: "server.check", target_id: due, changes: { scheduled: true } },
+    ]);
   });
 
   it("deletes the servers, one audit row and one event each", async () => {

@@ -47,6 +47,7 @@ export type ServerChanges = Partial<
     | "enabled"
     | "checkIntervalSeconds"
     | "nextCheckAt"
+    | "statusSince"
     | "registryName"
     | "title"
     | "websiteUrl"
@@ -373,6 +374,7 @@ export async function scheduleChecks(
   if (ids.length === 0) return;
   await q
     .update(mcpServers)
-    .set({ nextCheckAt: now })
+    // Never later than it was: an overdue server keeps its place in the queue.
+    .set({ nextCheckAt: sql`LEAST(${mcpServers.nextCheckAt}, ${now})` })
     .where(and(eq(mcpServers.tenantId, tenantId), inArray(mcpServers.id, ids)));
 }

@@ -256,6 +256,8 @@ export async function updateServer({
       // switched off, or still needing configuration, never.
       const retarget = data.url !== undefined || data.transport !== undefined || headers !== undefined;
       const enabled = data.enabled ?? before.enabled;
+      // Switched off or on, it starts a new stretch: "down for 14 d" must not span a fortnight off.
+      if (enabled !== before.enabled) changes.statusSince = null;
       if (!enabled || needsConfiguration) changes.nextCheckAt = null;
       // One server switched on, pointed elsewhere or given what it lacked is checked at once (many
       // at once are paced).
