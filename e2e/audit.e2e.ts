@@ -1,13 +1,9 @@
-import { mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { readFileSync } from "node:fs";
 import { AUDIT_EXPORT_COLUMNS } from "@switchboard/shared";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadConfig } from "../apps/server/src/config";
 import { type RunningMcpServer, startMcpServer } from "../apps/server/src/demo/mcp-servers";
-import { startServer } from "../apps/server/src/server";
-import { accessibilityProblems, freePort, launchChromium, PASSWORD } from "./support";
+import { accessibilityProblems, launchChromium, PASSWORD, startSwitchboard } from "./support";
 
 const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/;
 
@@ -38,7 +34,7 @@ function readCsv(text: string): Record<string, string>[] {
 }
 
 describe("the audit log, in the browser", () => {
-  let server: Awaited<ReturnType<typeof startServer>>;
+  let server: Awaited<ReturnType<typeof startSwitchboard>>["server"];
   let base: string;
   let browser: Browser;
   let page: Page;
@@ -58,21 +54,7 @@ describe("the audit log, in the browser", () => {
   };
 
   beforeAll(async () => {
-    const port = await freePort();
-    base = `http://127.0.0.1:${port}`;
-    server = await startServer(
-      loadConfig({
-        DATA_DIR: mkdtempSync(join(tmpdir(), "switchboard-e2e-")),
-        PORT: String(port),
-        HOST: "127.0.0.1",
-        BASE_URL: base,
-        ALLOW_PRIVATE_TARGETS: "true",
-        SCHEDULER_IDLE_MS: "200",
-        PROBE_TIMEOUT_MS: "3000",
-        LOG_LEVEL: "warn",
-        METRICS_PORT: "0",
-      }),
-    );
+    ({ server, base } = await startSwitchboard());
     mcp = await startMcpServer({ name: "weather", tools: [{ name: "forecast", description: "Tomorrow" }] });
     browser = await launchChromium();
     const context = await browser.newContext({

@@ -1,12 +1,7 @@
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadConfig } from "../apps/server/src/config";
 import { type RunningMcpServer, startMcpServer } from "../apps/server/src/demo/mcp-servers";
-import { startServer } from "../apps/server/src/server";
-import { freePort, launchChromium, PASSWORD } from "./support";
+import { freePort, launchChromium, PASSWORD, startSwitchboard } from "./support";
 
 /** A management API call made by the page itself, so with its session cookie and Origin. */
 const call = (page: Page, method: string, path: string, body?: unknown) =>
@@ -23,7 +18,7 @@ const call = (page: Page, method: string, path: string, body?: unknown) =>
   );
 
 describe("the fleet's details in Chromium: states, reasons, history, keys, members, invitations", () => {
-  let server: Awaited<ReturnType<typeof startServer>>;
+  let server: Awaited<ReturnType<typeof startSwitchboard>>["server"];
   let base: string;
   let browser: Browser;
   let page: Page;
@@ -74,22 +69,8 @@ describe("the fleet's details in Chromium: states, reasons, history, keys, membe
   };
 
   beforeAll(async () => {
-    const port = await freePort();
     closedPort = await freePort();
-    base = `http://127.0.0.1:${port}`;
-    server = await startServer(
-      loadConfig({
-        DATA_DIR: mkdtempSync(join(tmpdir(), "switchboard-e2e-")),
-        PORT: String(port),
-        HOST: "127.0.0.1",
-        METRICS_PORT: "0",
-        BASE_URL: base,
-        ALLOW_PRIVATE_TARGETS: "true",
-        SCHEDULER_IDLE_MS: "200",
-        PROBE_TIMEOUT_MS: "3000",
-        LOG_LEVEL: "warn",
-      }),
-    );
+    ({ server, base } = await startSwitchboard());
     mcp = await startMcpServer({ name: "weather", tools: [{ name: "forecast", description: "Tomorrow" }] });
     browser = await launchChromium();
     page = await newPage();

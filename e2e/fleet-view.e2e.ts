@@ -1,14 +1,10 @@
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadConfig } from "../apps/server/src/config";
 import { type RunningMcpServer, startMcpServer } from "../apps/server/src/demo/mcp-servers";
 import { type RunningModernServer, startModernMcpServer } from "../apps/server/src/demo/modern-servers";
 import { type HealthRecord, recordHealth } from "../apps/server/src/modules/health/repo";
-import { startServer } from "../apps/server/src/server";
-import { accessibilityProblems, freePort, launchChromium, PASSWORD } from "./support";
+import { accessibilityProblems, freePort, launchChromium, PASSWORD, startSwitchboard } from "./support";
 
 const SHOTS = join(import.meta.dirname, "../docs/screenshots");
 
@@ -83,7 +79,7 @@ function seededCheck(
 }
 
 describe("the fleet view in Chromium", () => {
-  let server: Awaited<ReturnType<typeof startServer>>;
+  let server: Awaited<ReturnType<typeof startSwitchboard>>["server"];
   let base: string;
   let browser: Browser;
   let page: Page;
@@ -117,25 +113,13 @@ describe("the fleet view in Chromium", () => {
   const row = (name: string) => page.locator(`[data-server="${name}"]`);
 
   beforeAll(async () => {
-    const port = await freePort();
     closedPort = await freePort();
-    base = `http://127.0.0.1:${port}`;
-    server = await startServer(
-      loadConfig({
-        DATA_DIR: mkdtempSync(join(tmpdir(), "switchboard-e2e-")),
-        PORT: String(port),
-        HOST: "127.0.0.1",
-        METRICS_PORT: "0",
-        BASE_URL: base,
-        ALLOW_PRIVATE_TARGETS: "true",
-        SCHEDULER_IDLE_MS: "200",
-        PROBE_TIMEOUT_MS: "8000",
-        PROBE_DEGRADED_MS: "1500",
-        LOG_LEVEL: "warn",
-        // The test drives a few hundred requests from one session.
-        RATE_LIMIT_ADMIN: "5000",
-      }),
-    );
+    ({ server, base } = await startSwitchboard({
+      PROBE_TIMEOUT_MS: "8000",
+      PROBE_DEGRADED_MS: "1500",
+      // The test drives a few hundred requests from one session.
+      RATE_LIMIT_ADMIN: "5000",
+    }));
     weather = await startMcpServer({ name: "weather", tools: TOOLS });
     slow = await startMcpServer({ name: "reports", behaviour: "slow", delayMs: 2500 });
     tides = await startModernMcpServer({ name: "tides", prompts: ["harbour-brief"] });

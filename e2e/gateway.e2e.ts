@@ -1,12 +1,7 @@
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadConfig } from "../apps/server/src/config";
 import { type RunningMcpServer, startMcpServer } from "../apps/server/src/demo/mcp-servers";
-import { startServer } from "../apps/server/src/server";
-import { accessibilityProblems, freePort, launchChromium, PASSWORD } from "./support";
+import { accessibilityProblems, launchChromium, PASSWORD, startSwitchboard } from "./support";
 
 /** The JSON-RPC message of an answer, whether it came as JSON or as one SSE event. */
 async function message(res: Response): Promise<Record<string, unknown>> {
@@ -17,7 +12,7 @@ async function message(res: Response): Promise<Record<string, unknown>> {
 }
 
 describe("connecting an MCP client through the gateway, from the dashboard", () => {
-  let server: Awaited<ReturnType<typeof startServer>>;
+  let server: Awaited<ReturnType<typeof startSwitchboard>>["server"];
   let base: string;
   let browser: Browser;
   let page: Page;
@@ -27,21 +22,7 @@ describe("connecting an MCP client through the gateway, from the dashboard", () 
   const problems: string[] = [];
 
   beforeAll(async () => {
-    const port = await freePort();
-    base = `http://127.0.0.1:${port}`;
-    server = await startServer(
-      loadConfig({
-        DATA_DIR: mkdtempSync(join(tmpdir(), "switchboard-e2e-")),
-        PORT: String(port),
-        HOST: "127.0.0.1",
-        BASE_URL: base,
-        ALLOW_PRIVATE_TARGETS: "true",
-        SCHEDULER_IDLE_MS: "200",
-        PROBE_TIMEOUT_MS: "3000",
-        LOG_LEVEL: "warn",
-        METRICS_PORT: "0",
-      }),
-    );
+    ({ server, base } = await startSwitchboard());
     mcp = await startMcpServer({
       name: "weather",
       tools: [

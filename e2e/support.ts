@@ -1,6 +1,11 @@
+import { mkdtempSync } from "node:fs";
 import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import AxeBuilder from "@axe-core/playwright";
 import { chromium, type Page } from "playwright-core";
+import { loadConfig } from "../apps/server/src/config";
+import { startServer } from "../apps/server/src/server";
 
 /** Headless Debian Chromium with nothing of its own reaching the network. */
 const CHROMIUM_ARGS = [
@@ -29,6 +34,31 @@ export const freePort = () =>
       s.close(() => done(port));
     });
   });
+
+/**
+ * A Switchboard as the browser tests run it: a free loopback port, a data directory of its own,
+ * loopback MCP servers allowed, a scheduler that looks for due checks every 200 ms, and no
+ * metrics listener. `env` adds settings or overrides these.
+ */
+export async function startSwitchboard(env: Record<string, string> = {}) {
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const server = await startServer(
+    loadConfig({
+      DATA_DIR: mkdtempSync(join(tmpdir(), "switchboard-e2e-")),
+      PORT: String(port),
+      HOST: "127.0.0.1",
+      METRICS_PORT: "0",
+      BASE_URL: base,
+      ALLOW_PRIVATE_TARGETS: "true",
+      SCHEDULER_IDLE_MS: "200",
+      PROBE_TIMEOUT_MS: "3000",
+      LOG_LEVEL: "warn",
+      ...env,
+    }),
+  );
+  return { server, base };
+}
 
 /** The phone every page must fit and read well on. */
 export const PHONE = { width: 375, height: 812 } as const;

@@ -1,12 +1,7 @@
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import type { Browser, Locator, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadConfig } from "../apps/server/src/config";
 import { type RunningMcpServer, startMcpServer } from "../apps/server/src/demo/mcp-servers";
-import { startServer } from "../apps/server/src/server";
-import { freePort, launchChromium, PASSWORD } from "./support";
+import { launchChromium, PASSWORD, startSwitchboard } from "./support";
 
 /** A management API call made by the page itself, so with its session cookie and Origin. */
 const call = (page: Page, method: string, path: string, body?: unknown) =>
@@ -31,7 +26,7 @@ const onTop = (element: Locator) =>
   });
 
 describe("a dashboard that can be trusted: sorting, concurrent edits, messages over dialogs", () => {
-  let server: Awaited<ReturnType<typeof startServer>>;
+  let server: Awaited<ReturnType<typeof startSwitchboard>>["server"];
   let base: string;
   let browser: Browser;
   let page: Page;
@@ -41,21 +36,7 @@ describe("a dashboard that can be trusted: sorting, concurrent edits, messages o
   const events: string[] = [];
 
   beforeAll(async () => {
-    const port = await freePort();
-    base = `http://127.0.0.1:${port}`;
-    server = await startServer(
-      loadConfig({
-        DATA_DIR: mkdtempSync(join(tmpdir(), "switchboard-e2e-")),
-        PORT: String(port),
-        HOST: "127.0.0.1",
-        METRICS_PORT: "0",
-        BASE_URL: base,
-        ALLOW_PRIVATE_TARGETS: "true",
-        SCHEDULER_IDLE_MS: "200",
-        PROBE_TIMEOUT_MS: "3000",
-        LOG_LEVEL: "warn",
-      }),
-    );
+    ({ server, base } = await startSwitchboard());
     mcp = await startMcpServer({
       name: "weather",
       tools: [{ name: "forecast", description: "Tomorrow's weather" }],
