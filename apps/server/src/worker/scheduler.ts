@@ -20,7 +20,10 @@ export interface SchedulerOptions extends CoreDeps {
   batchSize: number;
   /** How long a claim holds before another scheduler may take the server (covers a crash mid-probe). */
   leaseMs: number;
-  /** Pause between rounds when nothing was due. */
+  /**
+   * Pause between rounds when nothing more was due. Short, so that the checks coming due are
+   * started in small claims spread over each second, not in one burst a second.
+   */
   idleMs: number;
   /**
    * Probes started per second at most; null derives it from the fleet (twice the rate its
@@ -34,6 +37,8 @@ export interface SchedulerOptions extends CoreDeps {
 export const MIN_RATE = 20;
 /** How often a derived rate follows the fleet's size. */
 const RATE_REFRESH_MS = 60_000;
+/** Pause after a failed round (the database away): its error is logged once a second at most. */
+const ERROR_REST_MS = 1_000;
 
 /**
  * Checks written per statement at most (25 take ≈1.3 ms of PostgreSQL's time, 0.05 ms a check
@@ -144,7 +149,7 @@ export function createScheduler(opts: SchedulerOptions) {
         round = await claim(Math.min(opts.batchSize, free));
       } catch (err) {
         log.error({ err }, "scheduler round failed");
-        await rest(opts.idleMs);
+        await rest(Math.max(opts.idleMs, ERROR_REST_MS));
         continue;
       }
       for (const server of round.due) {
