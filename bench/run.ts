@@ -21,9 +21,10 @@ import { type Run, targetsOf } from "./targets";
  * gateway's seconds per level and way, its runs, and its memory run (default five minutes);
  * BENCH_METRICS_SECONDS and BENCH_METRICS_RUNS the metrics cost's seconds per path and way and its
  * runs; BENCH_STEADY_SERVERS (default 2,000 on PGlite, 10,000 on PostgreSQL), BENCH_STEADY_FLEET,
- * BENCH_STEADY_INTERVAL, BENCH_STEADY_SECONDS, BENCH_STEADY_RATES and BENCH_STEADY_LIST_RATE the
- * steady state's servers, MCP servers behind them, check interval, seconds per rate, offered rates
- * of the mix and of the list page alone (PGlite). A
+ * BENCH_STEADY_INTERVAL, BENCH_STEADY_SECONDS, BENCH_STEADY_RATES, BENCH_STEADY_LIST_RATE and
+ * BENCH_STEADY_WORKERS the steady state's servers, MCP servers behind them, check interval, seconds
+ * per rate, offered rates of the mix and of the list page alone (PGlite), and the API workers it is
+ * measured with too (default 2, on PostgreSQL when REDIS_URL is set). A
  * sequential scan of a large table fails the run (exit code 1); the other targets are reported,
  * met or not.
  */
@@ -61,6 +62,8 @@ const steadyOptions = (database: BenchDbKind): SteadyOptions => ({
   listRate: database === "pglite" ? Number(process.env.BENCH_STEADY_LIST_RATE ?? 50) : 0,
   catchUpRate: 100,
   catchUpMaxSeconds: 600,
+  // API workers need Redis, as `start` with WEB_CONCURRENCY does.
+  workers: process.env.REDIS_URL ? Number(process.env.BENCH_STEADY_WORKERS ?? 2) : 0,
 });
 const results = join(import.meta.dirname, "results");
 const API_SESSIONS = 100;

@@ -29,12 +29,19 @@ export interface SteadyOptions {
   catchUpRate: number;
   /** The longest the catch-up may take before the benchmark gives up on it. */
   catchUpMaxSeconds: number;
+  /**
+   * API worker processes (WEB_CONCURRENCY) the steady state is measured with too, after the single
+   * process; below 2 it is not. PostgreSQL (and Redis) only, as in production.
+   */
+  workers: number;
 }
 
 export type SteadyPhase = "scheduler off" | "catch-up" | "steady state";
 
 export interface SteadyRow {
   phase: SteadyPhase;
+  /** API processes serving the load: 1, or the workers of WEB_CONCURRENCY (the scheduler runs apart). */
+  apiProcesses: number;
   /** The weighted mix, or the list page alone. */
   load: "mix" | "list";
   offeredRps: number;
@@ -90,8 +97,12 @@ export interface SteadyResult {
 }
 
 /** Switchboard's process (lib/steady-server.ts); `ask` fails if it exits first. */
-function startSteadyServer() {
-  const child = fork(SERVER, { execArgv: ["--import", "tsx"] });
+export function startSteadyServer() {
+  // BENCH_CPU_PROF=<folder>: Switchboard's process (and its probe thread) write V8 CPU profiles there.
+  const profile = process.env.BENCH_CPU_PROF
+    ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`]
+    : [];
+  const child = fork(SERVER, { execArgv: ["--import", "tsx", ...profile] });
   const exited = new Promise<never>((_, reject) =>
     child.once("exit", (code) => reject(new Error(`Switchboard exited with ${code}`))),
   );
@@ -209,8 +220,10 @@ export async function benchSteady(kind: BenchDbKind, opts: SteadyOptions): Promi
     const checksBetween = async (fromMs: number, toMs: number) =>
       (await switchboard.ask<{ times: number[] }>({ type: "checks", fromMs, toMs })).times;
 
+    let url = setup.url;
+    let apiProcesses = 1;
     const spec = (rate: number, requests: OpenLoopRequest[], seconds = opts.seconds): OpenLoopSpec => ({
-      url: setup.url,
+      url,
       rate,
       seconds,
       mix: requests,
@@ -241,6 +254,7 @@ export async function benchSteady(kind: BenchDbKind, opts: SteadyOptions): Promi
       const per = (ms: number) => (r.sent ? round(ms / r.sent, 3) : 0);
       const row: SteadyRow = {
         phase,
+        apiProcesses,
         load,
         offeredRps: rate,
         seconds: r.seconds,
@@ -267,7 +281,7 @@ export async function benchSteady(kind: BenchDbKind, opts: SteadyOptions): Promi
         sendLagP99: r.sendLagP99,
       };
       console.error(
-        `  steady ${kind}: ${phase}, ${load} at ${rate} req/s: p50 ${row.p50} ms, p99 ${row.p99} ms, ` +
+        `  steady ${kind}: ${phase}${apiProcesses > 1 ? ` (${apiProcesses} API workers)` : ""}, ${load} at ${rate} req/s: p50 ${row.p50} ms, p99 ${row.p99} ms, ` +
           `${row.errors + row.timeouts + row.non2xx} failed, ${row.checksPerSecond} checks/s, lag ${row.lagSeconds} s` +
           (r.failures.length ? `\n    ${r.failures.join("\n    ")}` : ""),
       );
@@ -325,6 +339,14 @@ export async function benchSteady(kind: BenchDbKind, opts: SteadyOptions): Promi
     const steadyTimes = await checksBetween(steadyFrom, steadyTo);
     const allSteadyChecks = (await checksBetween(steadyFrom, Date.now())).length;
     const checks = peakToMean(countsPerSecond(steadyTimes, steadyFrom, opts.intervalSeconds));
+
+    // The same steady state served by API workers (WEB_CONCURRENCY), the scheduler in the primary.
+    if (kind === "postgres" && opts.workers > 1) {
+      ({ url } = await switchboard.ask<{ url: string }>({ type: "workers", count: opts.workers }));
+      apiProcesses = opts.workers;
+      await openLoop(spec(50, mix, 5)).result; // their warm-up
+      for (const rate of opts.rates) rows.push(await measure("steady state", "mix", rate));
+    }
     return {
       servers: opts.servers,
       fleet: opts.fleet,

@@ -201,7 +201,10 @@ function targetsOfSteady(
   if (!steady) return;
   const n = `${steady.servers} servers`;
   const row = (phase: SteadyRow["phase"], load: SteadyRow["load"], rate: number) =>
-    steady.rows.find((r) => r.phase === phase && r.load === load && r.offeredRps === rate);
+    // The API in one process, as the targets ask; rows of API workers are reported beside them.
+    steady.rows.find(
+      (r) => r.phase === phase && r.load === load && r.offeredRps === rate && (r.apiProcesses ?? 1) === 1,
+    );
   if (database === "postgres") {
     const off = row("scheduler off", "mix", 200);
     const on = row("steady state", "mix", 200);

@@ -3,6 +3,26 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 /** Linux reports process times in clock ticks of 1/100 s (USER_HZ) on every common architecture. */
 const TICK_MS = 10;
 
+/** User + system CPU, in ms, of a process from its /proc stat line. */
+function statCpuMs(stat: string): number {
+  // "pid (comm) state ppid …": utime and stime are the 12th and 13th fields after the comm.
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) * TICK_MS;
+}
+
+/** User + system CPU, in ms, of the processes `pids` (Linux only; 0 for one that is gone). */
+export function pidsCpuMs(pids: number[]): number {
+  let total = 0;
+  for (const pid of pids) {
+    try {
+      total += statCpuMs(readFileSync(`/proc/${pid}/stat`, "utf8"));
+    } catch {
+      // gone, or not Linux
+    }
+  }
+  return total;
+}
+
 /** User + system CPU, in ms, of the running processes whose command name is `name` (Linux only). */
 function processCpuMs(name: string): number | null {
   if (!existsSync("/proc/self/stat")) return null;
@@ -16,11 +36,8 @@ function processCpuMs(name: string): number | null {
     } catch {
       continue; // gone since the listing
     }
-    // "pid (comm) state ppid …": utime and stime are the 12th and 13th fields after the comm.
-    const close = stat.lastIndexOf(")");
-    if (stat.slice(stat.indexOf("(") + 1, close) !== name) continue;
-    const fields = stat.slice(close + 2).split(" ");
-    total += (Number(fields[11]) + Number(fields[12])) * TICK_MS;
+    if (stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")")) !== name) continue;
+    total += statCpuMs(stat);
     found = true;
   }
   return found ? total : null;

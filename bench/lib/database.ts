@@ -19,6 +19,13 @@ async function adminQuery(url: string, text: string) {
   }
 }
 
+/** The URL of the PostgreSQL database `openBenchDatabase(…, name)` made, for another process to open. */
+export function benchDatabaseUrl(name: string): string {
+  const url = process.env.BENCH_DATABASE_URL;
+  if (!url) throw new Error("BENCH_DATABASE_URL is not set");
+  return withDatabase(url, `switchboard_bench_${name}`);
+}
+
 function withDatabase(url: string, name: string) {
   const u = new URL(url);
   u.pathname = `/${name}`;
@@ -47,7 +54,7 @@ export async function openBenchDatabase(
   await adminQuery(url, `CREATE DATABASE "${dbName}"`);
   const database = await openDatabase({
     kind: "postgres",
-    url: withDatabase(url, dbName),
+    url: benchDatabaseUrl(name),
     poolSize: opts.poolSize ?? 20,
     ...onQuery,
   });

@@ -1,11 +1,15 @@
+import cluster, { type Worker } from "node:cluster";
+import { fileURLToPath } from "node:url";
 import { sql } from "drizzle-orm";
 import type { Database } from "../../apps/server/src/db/client";
 import { queryRows } from "../../apps/server/src/db/client";
 import { createJobs } from "../../apps/server/src/jobs";
 import { startServer } from "../../apps/server/src/server";
-import { benchConfig, headersFor, seedTenant } from "./app";
-import { ownCpuMs } from "./cpu";
-import { type BenchDbKind, openBenchDatabase } from "./database";
+import { benchConfig, freePort, headersFor, seedTenant } from "./app";
+import { ownCpuMs, pidsCpuMs } from "./cpu";
+import { type BenchDbKind, benchDatabaseUrl, openBenchDatabase } from "./database";
+
+const WORKER = fileURLToPath(new URL("./steady-worker.ts", import.meta.url));
 
 /**
  * Switchboard for the steady-state benchmark, in a process of its own as `npm start` runs it
@@ -15,9 +19,11 @@ import { type BenchDbKind, openBenchDatabase } from "./database";
  * without it first. Over IPC: `setup` registers `servers` servers whose URLs take the fleet's in
  * turn, each checked every `intervalSeconds`, with `history` old health rows each, and answers the
  * API's URL, the sessions' headers and the servers' ids; `cpu` answers this process's CPU time so
- * far; `overdue` makes every server's check overdue by an interval; `scheduler` starts the
- * scheduler; `checks` answers the time of every health check recorded in [fromMs, toMs);
- * `checked` how many servers have been checked since `sinceMs`; `stop` exits.
+ * far (its API workers' included); `overdue` makes every server's check overdue by an interval;
+ * `scheduler` starts the scheduler; `workers` starts `count` API worker processes on PostgreSQL, as
+ * `start` does with WEB_CONCURRENCY (this process stays the primary that runs the scheduler), and
+ * answers their shared URL; `checks` answers the time of every health check recorded in
+ * [fromMs, toMs); `checked` how many servers have been checked since `sinceMs`; `stop` exits.
  */
 export type SteadyServerCommand =
   | {
@@ -32,6 +38,7 @@ export type SteadyServerCommand =
   | { type: "cpu" }
   | { type: "overdue" }
   | { type: "scheduler" }
+  | { type: "workers"; count: number }
   | { type: "checks"; fromMs: number; toMs: number }
   | { type: "checked"; sinceMs: number }
   | { type: "stop" };
@@ -48,6 +55,32 @@ let database: Database | null = null;
 let server: Awaited<ReturnType<typeof startServer>> | null = null;
 let stopScheduler: (() => Promise<void>) | null = null;
 let tenantId = "";
+const workers: Worker[] = [];
+
+/** API workers on the benchmark's PostgreSQL database, sharing one port; resolves with its URL. */
+async function startWorkers(count: number): Promise<{ url: string }> {
+  const port = await freePort();
+  const env = {
+    DATABASE_URL: benchDatabaseUrl("steady"),
+    PORT: String(port),
+    WEB_CONCURRENCY: String(count),
+  };
+  cluster.setupPrimary({ exec: WORKER, execArgv: ["--import", "tsx"], silent: true });
+  await Promise.all(
+    Array.from({ length: count }, () => {
+      const worker = cluster.fork({ BENCH_WORKER_ENV: JSON.stringify(env) });
+      // Their log lines, drained (a full pipe would stall them).
+      worker.process.stdout?.resume();
+      worker.process.stderr?.resume();
+      workers.push(worker);
+      return new Promise<void>((resolve, reject) => {
+        worker.once("listening", () => resolve());
+        worker.once("exit", (code) => reject(new Error(`an API worker exited with ${code}`)));
+      });
+    }),
+  );
+  return { url: `http://127.0.0.1:${port}` };
+}
 
 async function setup(command: Extract<SteadyServerCommand, { type: "setup" }>): Promise<SteadySetup> {
   database = await openBenchDatabase(command.kind, "steady");
@@ -96,7 +129,9 @@ async function handle(command: SteadyServerCommand): Promise<unknown> {
   const { db } = server.runtime;
   switch (command.type) {
     case "cpu":
-      return { cpuMs: ownCpuMs() };
+      return { cpuMs: ownCpuMs() + pidsCpuMs(workers.flatMap((w) => w.process.pid ?? [])) };
+    case "workers":
+      return startWorkers(command.count);
     case "overdue": {
       const rows = await queryRows<{ n: number }>(
         db,
@@ -134,6 +169,7 @@ async function handle(command: SteadyServerCommand): Promise<unknown> {
       return { checked: rows[0]?.n ?? 0 };
     }
     case "stop":
+      for (const worker of workers) worker.kill();
       await stopScheduler?.();
       await server.stop();
       await database.close();
