@@ -15,7 +15,8 @@ import { type Run, targetsOf } from "./targets";
  * `npm run bench`: every benchmark on embedded PGlite, and on PostgreSQL when BENCH_DATABASE_URL is
  * set; prints each table and writes bench/results/latest.json and latest.md. Sections named as
  * arguments (`npm run bench -- gateway`) or in BENCH_ONLY run alone (of api, queries, sweep,
- * dashboard, gateway, metrics, steady); the figures of the others are kept from the last report, with their dates.
+ * dashboard, gateway, metrics, steady); the figures of the others are kept from the last report, with their dates
+ * (`npm run bench -- report` measures nothing and writes the report again from them).
  * BENCH_DURATION sets the seconds of load per endpoint and BENCH_API_RUNS how many times each
  * endpoint is loaded; BENCH_GATEWAY_SECONDS, BENCH_GATEWAY_RUNS and BENCH_GATEWAY_SOAK_SECONDS the
  * gateway's seconds per level and way, its runs, and its memory run (default five minutes);
@@ -33,10 +34,11 @@ type Section = (typeof SECTIONS)[number];
 const asked = process.argv.slice(2).length
   ? process.argv.slice(2)
   : (process.env.BENCH_ONLY ?? SECTIONS.join(",")).split(",");
-const unknown = asked.filter((a) => !(SECTIONS as readonly string[]).includes(a));
+// `report` measures nothing: it writes the report again from the last figures (after a change of targets).
+const unknown = asked.filter((a) => a !== "report" && !(SECTIONS as readonly string[]).includes(a));
 if (unknown.length)
   throw new Error(`unknown benchmark sections: ${unknown.join(", ")} (of ${SECTIONS.join(", ")})`);
-const only = new Set(asked as Section[]);
+const only = new Set(asked.filter((a): a is Section => a !== "report"));
 const duration = Number(process.env.BENCH_DURATION ?? 20);
 const apiRuns = Number(process.env.BENCH_API_RUNS ?? 3);
 const gatewayOptions = {
@@ -165,7 +167,7 @@ function steadyMarkdown(steady: NonNullable<Run["steady"]>): string[] {
 
 async function main() {
   const runs: Run[] = [];
-  for (const database of benchDatabaseKinds()) {
+  for (const database of only.size ? benchDatabaseKinds() : []) {
     const run: Run = { database };
     runs.push(run);
     console.error(`\n== ${database} ==`);
