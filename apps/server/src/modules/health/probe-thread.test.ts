@@ -1,5 +1,3 @@
-import { existsSync, readdirSync } from "node:fs";
-import { getPriority } from "node:os";
 import { isMainThread } from "node:worker_threads";
 import { sql } from "drizzle-orm";
 import pino from "pino";
@@ -11,18 +9,6 @@ import { createThreadProber } from "./probe-thread";
 
 const log = pino({ level: "silent" });
 const options = { timeoutMs: 5000, degradedMs: 4000, maxBodyBytes: 1 << 20, allowPrivate: true };
-/** The probe thread's nice value (probe-worker.ts): importing that module would run it as a thread. */
-const PROBE_NICE = 10;
-
-/** How many of this process's threads run at `nice` (Linux names each by its id under /proc). */
-const threadsAtNice = (nice: number) =>
-  readdirSync("/proc/self/task").filter((tid) => {
-    try {
-      return getPriority(Number(tid)) === nice;
-    } catch {
-      return false; // ended since the listing
-    }
-  }).length;
 
 // A thread started from TypeScript source compiles its modules first: seconds on a loaded machine.
 describe("the probe thread", { timeout: 90_000 }, () => {
@@ -45,23 +31,6 @@ describe("the probe thread", { timeout: 90_000 }, () => {
       await thread.close();
     }
   });
-
-  it.runIf(existsSync("/proc/thread-self"))(
-    "runs its probes at a lower CPU priority, so that a busy machine serves the API first",
-    async () => {
-      const own = getPriority();
-      const nice = Math.max(own, PROBE_NICE);
-      const before = threadsAtNice(nice);
-      const thread = createThreadProber(options, log);
-      try {
-        await thread.probe({ url: mcp.url, transport: "streamable-http", headers: {} });
-        expect(threadsAtNice(nice)).toBe(before + 1);
-        expect(getPriority()).toBe(own); // the process's own thread keeps its priority
-      } finally {
-        await thread.close();
-      }
-    },
-  );
 
   it("applies the SSRF guard in the thread: a loopback server is refused unless private targets are allowed", async () => {
     const thread = createThreadProber({ ...options, allowPrivate: false }, log);

@@ -1,5 +1,3 @@
-import { readlinkSync } from "node:fs";
-import { getPriority, setPriority } from "node:os";
 import { parentPort, workerData } from "node:worker_threads";
 import { createUpstreamDispatcher } from "../upstream/dispatcher";
 import { createProber, type ProbeResult } from "./probe";
@@ -11,20 +9,6 @@ import type { ProbeRequest, ProbeThreadOptions } from "./probe-thread";
  * opened, and nothing of them is kept past the probe.
  */
 const options = workerData as ProbeThreadOptions;
-
-/**
- * How far the probes step back when the machine is busy (a nice value): the API's requests and
- * the gateway's calls come first, a check waits a few milliseconds more. Linux gives each thread a
- * nice value of its own, named by its thread id; elsewhere the thread keeps the process's.
- */
-const PROBE_NICE = 10;
-try {
-  const thread = Number(readlinkSync("/proc/thread-self").split("/").pop());
-  // Never a higher priority than the process was given.
-  setPriority(thread, Math.max(getPriority(thread), PROBE_NICE));
-} catch {
-  // Not Linux: the probes share the API's priority, as they would on the main thread.
-}
 const probe = createProber({
   timeoutMs: options.timeoutMs,
   degradedMs: options.degradedMs,
