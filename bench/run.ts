@@ -226,6 +226,8 @@ async function main() {
     "",
     "## Targets",
     "",
+    'Where a target is missed, the README\'s "Where the targets stand, and why" gives the profile that explains it and what was tried.',
+    "",
     markdownTable(targets.map((t) => ({ ...t, met: t.met ? "yes" : "**no**" }))),
   ];
   for (const run of runs) {
