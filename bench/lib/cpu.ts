@@ -3,11 +3,15 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 /** Linux reports process times in clock ticks of 1/100 s (USER_HZ) on every common architecture. */
 const TICK_MS = 10;
 
-/** User + system CPU, in ms, of a process from its /proc stat line. */
+/**
+ * User + system CPU, in ms, of a process from its /proc stat line, with that of the children it
+ * has reaped: PostgreSQL's postmaster reaps each backend whose connection closed, so a backend's
+ * CPU still counts once it is gone.
+ */
 function statCpuMs(stat: string): number {
-  // "pid (comm) state ppid …": utime and stime are the 12th and 13th fields after the comm.
+  // "pid (comm) state ppid …": utime, stime, cutime and cstime are the 12th to 15th fields after the comm.
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(fields[11]) + Number(fields[12])) * TICK_MS;
+  return (Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])) * TICK_MS;
 }
 
 /** User + system CPU, in ms, of the processes `pids` (Linux only; 0 for one that is gone). */
