@@ -97,7 +97,7 @@ export interface SteadyResult {
 }
 
 /** Switchboard's process (lib/steady-server.ts); `ask` fails if it exits first. */
-export function startSteadyServer() {
+function startSteadyServer() {
   // BENCH_CPU_PROF=<folder>: Switchboard's process (and its probe thread) write V8 CPU profiles there.
   const profile = process.env.BENCH_CPU_PROF
     ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`]
