@@ -1,5 +1,3 @@
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
   Client as ModernClient,
@@ -7,16 +5,14 @@ import {
 } from "@modelcontextprotocol/client";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadConfig } from "../apps/server/src/config";
 import { type RunningMcpServer, startMcpServer } from "../apps/server/src/demo/mcp-servers";
 import { type RunningModernServer, startModernMcpServer } from "../apps/server/src/demo/modern-servers";
-import { startServer } from "../apps/server/src/server";
-import { accessibilityProblems, freePort, launchChromium, PASSWORD } from "./support";
+import { accessibilityProblems, launchChromium, PASSWORD, startSwitchboard } from "./support";
 
 const SHOTS = join(import.meta.dirname, "../docs/screenshots");
 
 describe("the dashboard in Chromium", () => {
-  let server: Awaited<ReturnType<typeof startServer>>;
+  let server: Awaited<ReturnType<typeof startSwitchboard>>["server"];
   let base: string;
   let browser: Browser;
   let owner: BrowserContext;
@@ -56,21 +52,7 @@ describe("the dashboard in Chromium", () => {
   };
 
   beforeAll(async () => {
-    const port = await freePort();
-    base = `http://127.0.0.1:${port}`;
-    const config = loadConfig({
-      DATA_DIR: mkdtempSync(join(tmpdir(), "switchboard-e2e-")),
-      PORT: String(port),
-      HOST: "127.0.0.1",
-      METRICS_PORT: "0",
-      BASE_URL: base,
-      ALLOW_PRIVATE_TARGETS: "true",
-      SCHEDULER_IDLE_MS: "200",
-      PROBE_TIMEOUT_MS: "3000",
-      LOG_LEVEL: "warn",
-      EVENTS_HEARTBEAT_SECONDS: "2",
-    });
-    server = await startServer(config);
+    ({ server, base } = await startSwitchboard({ EVENTS_HEARTBEAT_SECONDS: "2" }));
     mcp = await startMcpServer({
       name: "weather",
       tools: [{ name: "forecast", description: "Tomorrow's weather" }],
