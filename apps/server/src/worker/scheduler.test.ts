@@ -312,6 +312,21 @@ describe.each(testDatabaseKinds())("health scheduler on %s", (kind) => {
     });
   });
 
+  it("rests a second after a failed round, however short its idle pause: an outage is logged once a second", async () => {
+    const gone = await openDatabase({ kind: "pglite" });
+    await gone.close(); // every claim now fails
+    const errors: string[] = [];
+    const logged = pino({ level: "error" }, { write: (line: string) => errors.push(line) });
+    const s = scheduler({ db: gone.db, log: logged, idleMs: 50 });
+    s.start();
+    await new Promise((r) => setTimeout(r, 1_500));
+    await s.stop();
+    const rounds = errors.filter((l) => l.includes("scheduler round failed")).length;
+    // At 50 ms between rounds this would be about thirty.
+    expect(rounds).toBeGreaterThanOrEqual(1);
+    expect(rounds).toBeLessThanOrEqual(2);
+  });
+
   it("is run with the health history purge, which removes checks older than the retention period", async () => {
     const rows = await queryRows<{ n: number }>(
       t.database.db,
