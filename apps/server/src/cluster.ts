@@ -111,10 +111,10 @@ export async function startCluster(config: Config) {
  */
 export async function startClusterWorker(config: Config) {
   const server = await startServer(
-    { ...config, scheduler: { ...config.scheduler, enabled: false } },
+    config,
     {},
-    // The primary serves /metrics for all, and says where to open the dashboard, once.
-    { migrate: false, serveMetrics: false, announce: false },
+    // The primary runs the jobs and serves /metrics for all, and says where to open the dashboard, once.
+    { migrate: false, serveMetrics: false, jobs: false, announce: false },
   );
   process.on("message", (m: SeriesRequest) => {
     if (m?.type !== "switchboard:series") return;

@@ -35,6 +35,7 @@ export function createJobs(runtime: Runtime, { scheduler: withScheduler }: { sch
     scheduler,
     start() {
       scheduler?.start();
+      log.info({ scheduler: scheduler !== null }, "background jobs started");
       stops.push(
         repeat({
           name: "health history purge",

@@ -8,12 +8,13 @@ import { createRuntime, type Runtime, type RuntimeOverrides } from "./runtime";
 /**
  * Runs Switchboard: migrate, serve, run the jobs. Resolves to a `stop` that stops the jobs, stops
  * accepting connections, lets in-flight requests finish, then closes every effect. A cluster's
- * worker neither migrates, serves metrics nor says where to open the dashboard: its primary does.
+ * worker neither migrates, serves metrics, runs the jobs nor says where to open the dashboard: its
+ * primary does.
  */
 export async function startServer(
   config: Config,
   overrides: RuntimeOverrides = {},
-  { migrate: migrating = true, serveMetrics: serving = true, announce = true } = {},
+  { migrate: migrating = true, serveMetrics: serving = true, jobs: running = true, announce = true } = {},
 ) {
   const runtime = await createRuntime(config, overrides);
   const app = await buildApp(runtime);
@@ -30,15 +31,15 @@ export async function startServer(
   }
   runtime.log.info({ database: runtime.database.kind, url: config.baseUrl }, "Switchboard is up");
   if (announce) announceUrl(runtime);
-  const jobs = createJobs(runtime, { scheduler: config.scheduler.enabled });
-  jobs.start();
+  const jobs = running ? createJobs(runtime, { scheduler: config.scheduler.enabled }) : null;
+  jobs?.start();
 
   return {
     app,
     runtime,
     metricsUrl: metricsServer?.url ?? null,
     async stop() {
-      await jobs.stop();
+      await jobs?.stop();
       await app.close();
       await metricsServer?.close();
       await runtime.close();

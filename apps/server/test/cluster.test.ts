@@ -82,7 +82,7 @@ describe.runIf(process.env.TEST_DATABASE_URL && process.env.TEST_REDIS_URL)(
       await database.close();
     });
 
-    it("serves from that many worker processes, and runs the scheduler once, in the primary", async () => {
+    it("serves from that many worker processes, and runs the scheduler and the purges once, in the primary", async () => {
       const workers = childrenOf(child.pid as number);
       expect(workers).toHaveLength(2);
       // New connections are shared out between the workers.
@@ -98,6 +98,8 @@ describe.runIf(process.env.TEST_DATABASE_URL && process.env.TEST_REDIS_URL)(
       expect([...served].sort()).toEqual([...workers].sort());
       const schedulers = lines(output).filter((l) => l.msg === "health scheduler started");
       expect(schedulers.map((l) => l.pid)).toEqual([child.pid]);
+      const jobs = lines(output).filter((l) => l.msg === "background jobs started");
+      expect(jobs.map((l) => l.pid)).toEqual([child.pid]);
     });
 
     it("serves the metrics of every process from the primary: requests summed, shared gauges not", async () => {
