@@ -99,6 +99,30 @@ describe.each(testDatabaseKinds())("health scheduler on %s", (kind) => {
     );
   });
 
+  it("records a check at the time its probe began, not when its answer came back", async () => {
+    const id = await register("slow-answer", `${mcp.url}?slow`);
+    const began = clock.now().getTime();
+    // The answer comes 7 s after the probe began (a slow server, or a busy event loop).
+    const slowProbe: Prober = async (target) => {
+      const result = await realProbe(target);
+      clock.advance(7_000);
+      return result;
+    };
+    expect(await scheduler({ probe: slowProbe }).runOnce()).toBe(1);
+    const row = await server(id);
+    expect(new Date(row.last_checked_at as string).getTime()).toBe(began);
+    const [check] = await queryRows<{ checked_at: Date | string }>(
+      t.database.db,
+      sql`SELECT checked_at FROM mcp_server_health WHERE server_id = ${id}`,
+    );
+    expect(new Date(check?.checked_at ?? 0).getTime()).toBe(began);
+    // Its next slot still follows its phase, counted from when the check began.
+    clock.advance(-7_000);
+    expect(new Date(row.next_check_at as string).getTime()).toBe(nextSlot(id));
+    clock.advance(7_000);
+    await t.database.db.execute(sql`UPDATE mcp_servers SET enabled = false WHERE id = ${id}`);
+  });
+
   it("backs off exponentially after failures and resets on the first success", async () => {
     const flaky = await startMcpServer({ behaviour: "http500" });
     try {

@@ -70,13 +70,16 @@ export function createScheduler(opts: SchedulerOptions) {
 
   async function check(server: ServerRow) {
     try {
+      // A check's time is when its probe began, the moment its slot asked for: taken when the
+      // answer arrives, a busy event loop would bunch the recorded times of answers it had queued.
+      const checkedAt = opts.clock.now();
       const result = await opts.probe(upstreamTarget(server, opts.secrets));
       // Which instance checked what: with several schedulers on one database, each check is one's.
       log.debug(
         { serverId: server.id, status: result.status, latencyMs: result.latencyMs },
         "server checked",
       );
-      await recorder.add({ server, result, checkedAt: opts.clock.now() });
+      await recorder.add({ server, result, checkedAt });
     } catch (err) {
       log.error({ err, serverId: server.id }, "could not check server");
     }
