@@ -315,23 +315,23 @@ describe.each(testDatabaseKinds())("health scheduler on %s", (kind) => {
       expect(after.total - before.total).toBe(30);
     });
 
-    it("derives its pace from the fleet's intervals when no rate is set: twice what they ask", async () => {
+    it("derives its pace from the fleet's intervals when no rate is set: a quarter above what they ask", async () => {
       const s = () => scheduler({ probe: instant, maxRate: null });
       const small = await fleet("small", 5);
       const floor = s();
       await floor.runOnce();
       expect(floor.rate).toBe(MIN_RATE);
-      // 150 servers checked every 10 s ask for 15 checks a second, so the pace is 30. (Written
+      // 400 servers checked every 10 s ask for 40 checks a second, so the pace is 50. (Written
       // straight to the table: the pace reads the fleet, however it was registered.)
       await disable(small);
       const [one] = await fleet("big", 1, { checkIntervalSeconds: 10 });
       await t.database.db.execute(sql`
         INSERT INTO mcp_servers (tenant_id, name, display_name, transport, url, check_interval_seconds)
         SELECT tenant_id, name || '-' || n, display_name, transport, url, check_interval_seconds
-        FROM mcp_servers, generate_series(1, 149) AS n WHERE id = ${one}`);
+        FROM mcp_servers, generate_series(1, 399) AS n WHERE id = ${one}`);
       const derived = s();
       await derived.runOnce();
-      expect(derived.rate).toBe(30);
+      expect(derived.rate).toBe(50);
       await t.database.db.execute(sql`UPDATE mcp_servers SET enabled = false WHERE name LIKE 'big-%'`);
     });
   });

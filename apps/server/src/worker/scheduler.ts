@@ -26,8 +26,8 @@ export interface SchedulerOptions extends CoreDeps {
    */
   idleMs: number;
   /**
-   * Probes started per second at most; null derives it from the fleet (twice the rate its
-   * intervals ask for, at least MIN_RATE), so that catching up drains at a bounded pace.
+   * Probes started per second at most; null derives it from the fleet (a quarter above the rate
+   * its intervals ask for, at least MIN_RATE), so that catching up drains at a bounded pace.
    */
   maxRate: number | null;
   random?: () => number;
@@ -35,6 +35,12 @@ export interface SchedulerOptions extends CoreDeps {
 
 /** The least a derived rate allows: a bulk registration into a small fleet still drains quickly. */
 export const MIN_RATE = 20;
+/**
+ * A derived rate over the fleet's own: room for checks asked for at once (a server switched on or
+ * edited) and for a second's peak, while a catch-up (every server overdue) takes the API no more
+ * CPU than the steady state does, a quarter more. Twice the fleet's rate starved the API on two cores.
+ */
+export const HEADROOM = 1.25;
 /** How often a derived rate follows the fleet's size. */
 const RATE_REFRESH_MS = 60_000;
 /** Pause after a failed round (the database away): its error is logged once a second at most. */
@@ -94,7 +100,7 @@ export function createScheduler(opts: SchedulerOptions) {
     if (opts.maxRate !== null || now() - paceCheckedAt < RATE_REFRESH_MS) return;
     paceCheckedAt = now();
     try {
-      pace.setRate(Math.max(MIN_RATE, 2 * (await fleetCheckRate(opts.db))));
+      pace.setRate(Math.max(MIN_RATE, HEADROOM * (await fleetCheckRate(opts.db))));
     } catch (err) {
       log.warn({ err }, "could not read the fleet's check rate; keeping the last one");
     }
