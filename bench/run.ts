@@ -13,7 +13,7 @@ import { type Run, targetsOf } from "./targets";
 
 /**
  * `npm run bench`: every benchmark on embedded PGlite, and on PostgreSQL when BENCH_DATABASE_URL is
- * set; prints each table and writes bench/results/latest.json and latest.md. Sections named as
+ * set (BENCH_DATABASES=postgres or pglite runs one of them); prints each table and writes bench/results/latest.json and latest.md. Sections named as
  * arguments (`npm run bench -- gateway`) or in BENCH_ONLY run alone (of api, queries, sweep,
  * dashboard, gateway, metrics, steady); the figures of the others are kept from the last report, with their dates
  * (`npm run bench -- report` measures nothing and writes the report again from them).
@@ -25,7 +25,8 @@ import { type Run, targetsOf } from "./targets";
  * BENCH_STEADY_INTERVAL, BENCH_STEADY_SECONDS, BENCH_STEADY_RATES, BENCH_STEADY_LIST_RATE and
  * BENCH_STEADY_WORKERS the steady state's servers, MCP servers behind them, check interval, seconds
  * per rate, offered rates of the mix and of the list page alone (PGlite), and the API workers it is
- * measured with too (default 2, on PostgreSQL when REDIS_URL is set). A
+ * measured with too (default 2, on PostgreSQL when REDIS_URL is set); SCHEDULER_MAX_RATE fixes its
+ * scheduler's pace (derived from the fleet when unset, as in production). A
  * sequential scan of a large table fails the run (exit code 1); the other targets are reported,
  * met or not.
  */

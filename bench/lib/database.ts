@@ -4,9 +4,14 @@ import { migrate } from "../../apps/server/src/db/migrate";
 
 export type BenchDbKind = "pglite" | "postgres";
 
-/** Embedded PGlite always; PostgreSQL too when BENCH_DATABASE_URL is set. */
+/**
+ * Embedded PGlite always; PostgreSQL too when BENCH_DATABASE_URL is set. BENCH_DATABASES
+ * (`postgres`, `pglite`) keeps only those of them.
+ */
 export function benchDatabaseKinds(): BenchDbKind[] {
-  return process.env.BENCH_DATABASE_URL ? ["pglite", "postgres"] : ["pglite"];
+  const kinds: BenchDbKind[] = process.env.BENCH_DATABASE_URL ? ["pglite", "postgres"] : ["pglite"];
+  const wanted = process.env.BENCH_DATABASES?.split(",").map((k) => k.trim());
+  return wanted ? kinds.filter((k) => wanted.includes(k)) : kinds;
 }
 
 async function adminQuery(url: string, text: string) {

@@ -84,7 +84,9 @@ async function startWorkers(count: number): Promise<{ url: string }> {
 
 async function setup(command: Extract<SteadyServerCommand, { type: "setup" }>): Promise<SteadySetup> {
   database = await openBenchDatabase(command.kind, "steady");
-  const config = await benchConfig({ SCHEDULER: "off" });
+  // SCHEDULER_MAX_RATE, when set, fixes the catch-up's pace (to compare it with the derived one).
+  const pace = process.env.SCHEDULER_MAX_RATE;
+  const config = await benchConfig({ SCHEDULER: "off", ...(pace ? { SCHEDULER_MAX_RATE: pace } : {}) });
   const started = await startServer(config, { database, logStream: { write: () => {} } }, { migrate: false });
   server = started;
   const tenant = await seedTenant(started.app, command.admins);
