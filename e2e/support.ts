@@ -76,6 +76,22 @@ async function eachTheme(page: Page, fn: (theme: "light" | "dark") => Promise<vo
 }
 
 /**
+ * Waits for the page's transitions and other finite animations (a theme's colours fading in, a
+ * dialog opening) to end: axe measures contrast with the colours of the moment, and a busy
+ * machine would catch them half-way. Endless ones (a spinner) are not waited for.
+ */
+async function settled(page: Page) {
+  await page.evaluate(() =>
+    Promise.all(
+      document
+        .getAnimations()
+        .filter((a) => Number.isFinite(a.effect?.getComputedTiming().endTime ?? Number.POSITIVE_INFINITY))
+        .map((a) => a.finished.catch(() => undefined)),
+    ),
+  );
+}
+
+/**
  * What axe finds against WCAG 2 A and AA (contrast included) on the page as it stands, in light
  * and dark, at the page's own width and at a phone's, where nothing may be wider than the screen.
  * `atOwnWidth` runs in each theme at the page's own width (to save a screenshot, say).
@@ -92,6 +108,7 @@ export async function accessibilityProblems(
     const where = viewport === PHONE ? `${name} at ${PHONE.width}px` : name;
     await eachTheme(page, async (theme) => {
       if (viewport === own) await atOwnWidth?.(theme);
+      await settled(page);
       const { violations } = await new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa"]).analyze();
       for (const v of violations) {
         const nodes = v.nodes.map(
