@@ -11,7 +11,14 @@ export type BenchDbKind = "pglite" | "postgres";
 export function benchDatabaseKinds(): BenchDbKind[] {
   const kinds: BenchDbKind[] = process.env.BENCH_DATABASE_URL ? ["pglite", "postgres"] : ["pglite"];
   const wanted = process.env.BENCH_DATABASES?.split(",").map((k) => k.trim());
-  return wanted ? kinds.filter((k) => wanted.includes(k)) : kinds;
+  if (!wanted) return kinds;
+  const chosen = kinds.filter((k) => wanted.includes(k));
+  if (chosen.length === 0 || chosen.length < wanted.length)
+    throw new Error(
+      `BENCH_DATABASES=${process.env.BENCH_DATABASES}: of ${kinds.join(", ")} only` +
+        (process.env.BENCH_DATABASE_URL ? "" : " (postgres needs BENCH_DATABASE_URL)"),
+    );
+  return chosen;
 }
 
 async function adminQuery(url: string, text: string) {

@@ -99,27 +99,30 @@ describe.each(testDatabaseKinds())("health scheduler on %s", (kind) => {
     );
   });
 
-  it("records a check at the time its probe began, not when its answer came back", async () => {
-    const id = await register("slow-answer", `${mcp.url}?slow`);
-    const began = clock.now().getTime();
-    // The answer comes 7 s after the probe began (a slow server, or a busy event loop).
-    const slowProbe: Prober = async (target) => {
-      const result = await realProbe(target);
-      clock.advance(7_000);
-      return result;
-    };
-    expect(await scheduler({ probe: slowProbe }).runOnce()).toBe(1);
+  it("dates a check by when its answer came in the probe thread, not by when this event loop took it", async () => {
+    const id = await register("queued-answer", `${mcp.url}?queued`);
+    // The probe thread answered 7 s before the answer was taken (a busy event loop).
+    const queuedProbe: Prober = async (target) => ({
+      ...(await realProbe(target)),
+      answeredAt: Date.now() - 7_000,
+    });
+    const taken = clock.now().getTime();
+    expect(await scheduler({ probe: queuedProbe }).runOnce()).toBe(1);
     const row = await server(id);
-    expect(new Date(row.last_checked_at as string).getTime()).toBe(began);
+    const recorded = new Date(row.last_checked_at as string).getTime();
+    // 7 s earlier, less the moment between the answer and its record.
+    expect(recorded).toBeLessThanOrEqual(taken - 7_000);
+    expect(recorded).toBeGreaterThan(taken - 7_000 - 2_000);
     const [check] = await queryRows<{ checked_at: Date | string }>(
       t.database.db,
       sql`SELECT checked_at FROM mcp_server_health WHERE server_id = ${id}`,
     );
-    expect(new Date(check?.checked_at ?? 0).getTime()).toBe(began);
-    // Its next slot still follows its phase, counted from when the check began.
-    clock.advance(-7_000);
+    expect(new Date(check?.checked_at ?? 0).getTime()).toBe(recorded);
+    // Its next slot is counted from that time too.
+    const at = clock.now();
+    clock.advance(recorded - at.getTime());
     expect(new Date(row.next_check_at as string).getTime()).toBe(nextSlot(id));
-    clock.advance(7_000);
+    clock.advance(at.getTime() - recorded);
     await t.database.db.execute(sql`UPDATE mcp_servers SET enabled = false WHERE id = ${id}`);
   });
 

@@ -5,7 +5,7 @@ import type { Logger } from "../lib/log";
 import { forEachPooled } from "../lib/pool";
 import type { SecretBox } from "../lib/secrets";
 import { createTokenBucket } from "../lib/token-bucket";
-import type { Prober } from "../modules/health/probe";
+import type { ProbeResult, Prober } from "../modules/health/probe";
 import { type FinishedCheck, recordChecks } from "../modules/health/record";
 import { claimDueServers, fleetCheckRate } from "../modules/health/service";
 import { upstreamTarget } from "../modules/upstream/target";
@@ -54,6 +54,17 @@ export const RECORD_BATCH = 25;
 const RECORD_WAIT_MS = 50;
 
 /**
+ * When a check's answer came: now, less how long an answer from the probe thread waited for this
+ * event loop. A busy loop takes the answers it had queued together; dated when taken, they would
+ * read as a burst of checks (and their next slots would be counted from the wait).
+ */
+function answeredAt(result: ProbeResult, now: Date): Date {
+  if (result.answeredAt === undefined) return now;
+  const waited = Math.max(0, Date.now() - result.answeredAt);
+  return new Date(now.getTime() - waited);
+}
+
+/**
  * The health scheduler: claims due servers, probes them in a bounded pool, records the results.
  * Several schedulers (one per instance) share the work through the claim's row locks.
  */
@@ -76,10 +87,8 @@ export function createScheduler(opts: SchedulerOptions) {
 
   async function check(server: ServerRow) {
     try {
-      // A check's time is when its probe began, the moment its slot asked for: taken when the
-      // answer arrives, a busy event loop would bunch the recorded times of answers it had queued.
-      const checkedAt = opts.clock.now();
       const result = await opts.probe(upstreamTarget(server, opts.secrets));
+      const checkedAt = answeredAt(result, opts.clock.now());
       // Which instance checked what: with several schedulers on one database, each check is one's.
       log.debug(
         { serverId: server.id, status: result.status, latencyMs: result.latencyMs },

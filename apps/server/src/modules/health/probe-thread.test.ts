@@ -22,8 +22,12 @@ describe("the probe thread", { timeout: 90_000 }, () => {
     const thread = createThreadProber(options, log);
     try {
       expect(thread.stats()).toEqual({ probes: 0, running: false });
+      const asked = Date.now();
       const result = await thread.probe({ url: mcp.url, transport: "streamable-http", headers: {} });
       expect(result).toMatchObject({ status: "healthy", error: null, serverInfo: { name: "threaded" } });
+      // Dated in the thread, when the answer came: the scheduler dates the check by it.
+      expect(result.answeredAt).toBeGreaterThanOrEqual(asked);
+      expect(result.answeredAt).toBeLessThanOrEqual(Date.now());
       expect(result.tools.length).toBeGreaterThan(0);
       expect(thread.stats()).toEqual({ probes: 1, running: true });
       expect(isMainThread).toBe(true); // …and the test itself is not in it

@@ -31,5 +31,5 @@ const failed = (started: number): ProbeResult => ({
 parentPort?.on("message", async ({ id, target }: ProbeRequest) => {
   const started = performance.now();
   const result = await probe(target).catch(() => failed(started));
-  parentPort?.postMessage({ id, result });
+  parentPort?.postMessage({ id, result: { ...result, answeredAt: Date.now() } });
 });

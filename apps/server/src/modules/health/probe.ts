@@ -61,6 +61,11 @@ export interface ProbeResult {
   incomplete?: boolean;
   /** For `auth_required`: what the server says of its OAuth set-up. */
   authChallenge: AuthChallenge | null;
+  /**
+   * When the answer came (epoch ms), set by a probe that ran in another thread: its answer may
+   * then wait for a busy event loop, and the check is dated by this, not by that wait.
+   */
+  answeredAt?: number;
 }
 
 export interface ProbeOptions {

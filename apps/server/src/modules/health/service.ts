@@ -68,9 +68,8 @@ export async function checkServerNow({ ctx, id }: { ctx: HealthContext; id: stri
       `This server needs configuration before it can be checked: set the required header${missing.length > 1 ? "s" : ""} ${missing.join(", ")}`,
     );
   }
-  // As the scheduler's: a check's time is when its probe began.
-  const checkedAt = ctx.clock.now();
   const result = await ctx.probe(upstreamTarget(server, ctx.secrets));
+  const checkedAt = ctx.clock.now();
   const updated = await recordRequestedCheck(ctx, { server, result, checkedAt });
   return { check: toCheckDto(result, checkedAt), server: toServerDto(updated) };
 }
