@@ -76,19 +76,30 @@ async function eachTheme(page: Page, fn: (theme: "light" | "dark") => Promise<vo
 }
 
 /**
- * Waits for the page's transitions and other finite animations (a theme's colours fading in, a
- * dialog opening) to end: axe measures contrast with the colours of the moment, and a busy
- * machine would catch them half-way. Endless ones (a spinner) are not waited for.
+ * Turns the page's transitions and animations off, and waits for what was running to end: axe
+ * measures contrast with the colours of the moment, and a theme's colours fading in (or a dialog
+ * opening) on a busy machine would be caught half-way. Endless animations (a spinner) are not
+ * waited for.
  */
 async function settled(page: Page) {
-  await page.evaluate(() =>
-    Promise.all(
+  await page.evaluate(() => {
+    // A constructed sheet, which the dashboard's Content-Security-Policy (no inline style) allows.
+    const still =
+      "*, *::before, *::after { transition: none !important; animation-duration: 0s !important; }";
+    if (
+      !document.adoptedStyleSheets.some((sheet) => sheet.cssRules[0]?.cssText.includes("transition: none"))
+    ) {
+      const sheet = new CSSStyleSheet();
+      sheet.replaceSync(still);
+      document.adoptedStyleSheets = [...document.adoptedStyleSheets, sheet];
+    }
+    return Promise.all(
       document
         .getAnimations()
         .filter((a) => Number.isFinite(a.effect?.getComputedTiming().endTime ?? Number.POSITIVE_INFINITY))
         .map((a) => a.finished.catch(() => undefined)),
-    ),
-  );
+    );
+  });
 }
 
 /**
