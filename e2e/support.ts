@@ -118,8 +118,9 @@ export async function accessibilityProblems(
     await page.setViewportSize(viewport);
     const where = viewport === PHONE ? `${name} at ${PHONE.width}px` : name;
     await eachTheme(page, async (theme) => {
-      if (viewport === own) await atOwnWidth?.(theme);
+      // Settled first, so that a saved screenshot shows the theme's colours, not a fade between two.
       await settled(page);
+      if (viewport === own) await atOwnWidth?.(theme);
       const { violations } = await new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa"]).analyze();
       for (const v of violations) {
         const nodes = v.nodes.map(
