@@ -37,8 +37,8 @@ export interface SchedulerOptions extends CoreDeps {
 export const MIN_RATE = 20;
 /**
  * A derived rate over the fleet's own: room for checks asked for at once (a server switched on or
- * edited) and for a second's peak, while a catch-up (every server overdue) takes the API no more
- * CPU than the steady state does, a quarter more. Twice the fleet's rate starved the API on two cores.
+ * edited) and for a second's peak, while a catch-up (every server overdue) costs the API's cores
+ * only a quarter more than the steady state. Twice the fleet's rate starved the API on two cores.
  */
 export const HEADROOM = 1.25;
 /** How often a derived rate follows the fleet's size. */
