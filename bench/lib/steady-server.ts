@@ -84,9 +84,12 @@ async function startWorkers(count: number): Promise<{ url: string }> {
 
 async function setup(command: Extract<SteadyServerCommand, { type: "setup" }>): Promise<SteadySetup> {
   database = await openBenchDatabase(command.kind, "steady");
-  // SCHEDULER_MAX_RATE, when set, fixes the catch-up's pace (to compare it with the derived one).
-  const pace = process.env.SCHEDULER_MAX_RATE;
-  const config = await benchConfig({ SCHEDULER: "off", ...(pace ? { SCHEDULER_MAX_RATE: pace } : {}) });
+  // SCHEDULER_MAX_RATE fixes the catch-up's pace, SCHEDULER_IDLE_MS the claims' step (to compare
+  // them with the defaults).
+  const tuned = Object.fromEntries(
+    ["SCHEDULER_MAX_RATE", "SCHEDULER_IDLE_MS"].flatMap((k) => (process.env[k] ? [[k, process.env[k]]] : [])),
+  );
+  const config = await benchConfig({ SCHEDULER: "off", ...tuned });
   const started = await startServer(config, { database, logStream: { write: () => {} } }, { migrate: false });
   server = started;
   const tenant = await seedTenant(started.app, command.admins);

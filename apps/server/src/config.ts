@@ -112,7 +112,7 @@ const EnvSchema = z.object({
   SCHEDULER: z.enum(["on", "off"]).default("on"),
   SCHEDULER_CONCURRENCY: z.coerce.number().int().min(1).max(5000).default(500),
   SCHEDULER_BATCH: z.coerce.number().int().min(1).max(5000).default(200),
-  SCHEDULER_IDLE_MS: z.coerce.number().int().min(10).default(250),
+  SCHEDULER_IDLE_MS: z.coerce.number().int().min(10).default(50),
   SCHEDULER_MAX_RATE: z.coerce.number().min(1).max(100_000).optional(),
   SCHEDULER_PROBE_THREAD: z.enum(["on", "off"]).default("on"),
   HEALTH_RETENTION_DAYS: z.coerce.number().int().min(1).default(30),

@@ -31,6 +31,8 @@ export interface RunningModernServer {
   traceparents: string[];
   /** The tools offered from the next request on, as a server that changes them does. */
   setTools(tools: ToolSpec[]): void;
+  /** The prompts offered from the next request on. */
+  setPrompts(prompts: string[]): void;
   close(): Promise<void>;
 }
 
@@ -42,6 +44,7 @@ const DEFAULT_TOOLS: ToolSpec[] = [{ name: "echo", description: "Echoes the text
  */
 export async function startModernMcpServer(opts: ModernServerOptions = {}): Promise<RunningModernServer> {
   let tools = opts.tools ?? DEFAULT_TOOLS;
+  let prompts = opts.prompts ?? [];
   const requests: Record<string, number> = {};
   const traceparents: string[] = [];
   const sockets = new Set<Socket>();
@@ -54,7 +57,7 @@ export async function startModernMcpServer(opts: ModernServerOptions = {}): Prom
         async ({ text }) => ({ content: [{ type: "text", text: text ?? tool.name }] }),
       );
     }
-    for (const prompt of opts.prompts ?? []) {
+    for (const prompt of prompts) {
       server.registerPrompt(prompt, { description: `The ${prompt} prompt` }, () => ({
         messages: [{ role: "user", content: { type: "text", text: prompt } }],
       }));
@@ -113,6 +116,9 @@ export async function startModernMcpServer(opts: ModernServerOptions = {}): Prom
     traceparents,
     setTools: (next) => {
       tools = next;
+    },
+    setPrompts: (next) => {
+      prompts = next;
     },
     close: async () => {
       for (const s of sockets) s.destroy();

@@ -7,6 +7,7 @@ import { openDatabase, queryRows } from "../db/client";
 import { type RunningMcpServer, startMcpServer } from "../demo/mcp-servers";
 import { createJobs } from "../jobs";
 import { createMemoryBus } from "../lib/bus";
+import { systemClock } from "../lib/clock";
 import { createProber, type Prober } from "../modules/health/probe";
 import { slotAtOrAfter } from "../modules/health/schedule";
 import { createUpstreamDispatcher } from "../modules/upstream/dispatcher";
@@ -124,6 +125,54 @@ describe.each(testDatabaseKinds())("health scheduler on %s", (kind) => {
     expect(new Date(row.next_check_at as string).getTime()).toBe(nextSlot(id));
     clock.advance(at.getTime() - recorded);
     await t.database.db.execute(sql`UPDATE mcp_servers SET enabled = false WHERE id = ${id}`);
+  });
+
+  it("keeps the newer tools a check by hand stored while a scheduled probe of the older ones was out", async () => {
+    const changing = await startMcpServer({
+      name: "changing",
+      tools: [{ name: "lookup", description: "Finds" }],
+    });
+    try {
+      const id = await register("overlapped", changing.url);
+      const byHand = () => admin({ method: "POST", url: `/mcp/servers/${id}/check` });
+      expect((await byHand()).statusCode).toBe(200);
+      const first = await server(id);
+      await t.database.db.execute(
+        sql`UPDATE mcp_servers SET next_check_at = ${clock.now()} WHERE id = ${id}`,
+      );
+      // The scheduled probe lists the first tools; before it is recorded, they change and a check
+      // by hand records the new ones.
+      const overtaken: Prober = async (target) => {
+        const seen = await realProbe(target);
+        changing.setTools([{ name: "lookup", description: "Finds, and sends it elsewhere" }]);
+        expect((await byHand()).statusCode).toBe(200);
+        return seen;
+      };
+      expect(await scheduler({ probe: overtaken }).runOnce()).toBe(1);
+      const after = await server(id);
+      expect(after.tools_hash).not.toBe(first.tools_hash);
+      expect(after.tools).toEqual([
+        expect.objectContaining({ description: "Finds, and sends it elsewhere" }),
+      ]);
+      // One change recorded, the one that happened; none back to the older tools.
+      const drift = await queryRows<{ from_hash: string; to_hash: string }>(
+        t.database.db,
+        sql`SELECT from_hash, to_hash FROM mcp_tool_drift WHERE server_id = ${id}`,
+      );
+      expect(drift).toEqual([{ from_hash: first.tools_hash, to_hash: after.tools_hash }]);
+      // The scheduled check itself is recorded all the same.
+      expect(new Date(after.last_checked_at as string).getTime()).toBeGreaterThanOrEqual(
+        new Date(first.last_checked_at as string).getTime(),
+      );
+      const checks = await queryRows<{ n: number }>(
+        t.database.db,
+        sql`SELECT count(*)::int AS n FROM mcp_server_health WHERE server_id = ${id}`,
+      );
+      expect(checks[0]?.n).toBe(3);
+      await t.database.db.execute(sql`UPDATE mcp_servers SET enabled = false WHERE id = ${id}`);
+    } finally {
+      await changing.close();
+    }
   });
 
   it("backs off exponentially after failures and resets on the first success", async () => {
@@ -286,6 +335,53 @@ describe.each(testDatabaseKinds())("health scheduler on %s", (kind) => {
       expect(await s.runOnce()).toBe(10);
       expect(new Set(probed).size).toBe(25);
       await disable(ids);
+    });
+
+    it("claims a catch-up in steps of what the pace allows in SCHEDULER_IDLE_MS, not in bursts", async () => {
+      const ids = await fleet("stepped", 60);
+      await t.database.db.execute(
+        sql`UPDATE mcp_servers SET next_check_at = now() - interval '1 minute' WHERE name LIKE 'stepped-%'`,
+      );
+      const started: number[] = [];
+      const timed: Prober = async (target) => {
+        started.push(performance.now());
+        return instant(target);
+      };
+      // 40 a second, claimed every 50 ms: two at a time once the second's worth saved up is spent.
+      const s = scheduler({ clock: systemClock, probe: timed, maxRate: 40, idleMs: 50, concurrency: 500 });
+      s.start();
+      try {
+        await vi.waitFor(() => expect(started).toHaveLength(60), { timeout: 10_000, interval: 50 });
+      } finally {
+        await s.stop();
+      }
+      // The probes a claim starts start together; claims come at least a rest apart.
+      const claims = started.reduce<number[]>((sizes, at, i) => {
+        if (i > 0 && at - (started[i - 1] ?? at) < 20) sizes[sizes.length - 1] = (sizes.at(-1) ?? 0) + 1;
+        else sizes.push(1);
+        return sizes;
+      }, []);
+      expect(claims[0]).toBe(40);
+      expect(claims.length).toBeGreaterThanOrEqual(5);
+      expect(Math.max(...claims.slice(1))).toBeLessThanOrEqual(10);
+      await disable(ids);
+    });
+
+    it("looks for due checks four times a second at most while none are due", async () => {
+      let claims = 0;
+      const db = t.database.db;
+      const counting = new Proxy(db, {
+        get(target, prop, receiver) {
+          if (prop === "update") claims++;
+          return Reflect.get(target, prop, receiver);
+        },
+      });
+      const s = scheduler({ db: counting, clock: systemClock, probe: instant, idleMs: 20 });
+      s.start();
+      await new Promise((done) => setTimeout(done, 1_000));
+      await s.stop();
+      expect(claims).toBeGreaterThanOrEqual(1);
+      expect(claims).toBeLessThanOrEqual(5);
     });
 
     it("tells the organization how far its checks run behind while the scheduler catches up", async () => {

@@ -1,4 +1,3 @@
-import type { ServerRow } from "../db/schema";
 import { createBatcher } from "../lib/batcher";
 import type { CoreDeps } from "../lib/context";
 import type { Logger } from "../lib/log";
@@ -7,7 +6,7 @@ import type { SecretBox } from "../lib/secrets";
 import { createTokenBucket } from "../lib/token-bucket";
 import type { ProbeResult, Prober } from "../modules/health/probe";
 import { type FinishedCheck, recordChecks } from "../modules/health/record";
-import { claimDueServers, fleetCheckRate } from "../modules/health/service";
+import { type CheckedServer, claimDueServers, fleetCheckRate } from "../modules/health/service";
 import { upstreamTarget } from "../modules/upstream/target";
 
 export interface SchedulerOptions extends CoreDeps {
@@ -21,8 +20,9 @@ export interface SchedulerOptions extends CoreDeps {
   /** How long a claim holds before another scheduler may take the server (covers a crash mid-probe). */
   leaseMs: number;
   /**
-   * Pause between rounds when nothing more was due. Short, so that the checks coming due are
-   * started in small claims spread over each second, not in one burst a second.
+   * How often the scheduler claims while checks keep coming due, and the most a claim takes is
+   * what the pace allows in that time. Short, so that the checks start in small claims spread
+   * over each second: bursts of probes (and of the servers' answers) are what the API feels.
    */
   idleMs: number;
   /**
@@ -45,6 +45,8 @@ export const HEADROOM = 1.25;
 const RATE_REFRESH_MS = 60_000;
 /** Pause after a failed round (the database away): its error is logged once a second at most. */
 const ERROR_REST_MS = 1_000;
+/** Pause after a claim that found nothing due: an idle fleet is not asked for twenty times a second. */
+const QUIET_REST_MS = 250;
 
 /**
  * Checks written per statement at most (25 take ≈1.3 ms of PostgreSQL's time, 0.05 ms a check
@@ -85,7 +87,7 @@ export function createScheduler(opts: SchedulerOptions) {
     },
   });
 
-  async function check(server: ServerRow) {
+  async function check(server: CheckedServer) {
     try {
       const result = await opts.probe(upstreamTarget(server, opts.secrets));
       const checkedAt = answeredAt(result, opts.clock.now());
@@ -116,7 +118,7 @@ export function createScheduler(opts: SchedulerOptions) {
   }
 
   /** Claims up to `limit` due servers, as many as the pace allows now (`allowed`). */
-  const claim = async (limit: number): Promise<{ due: ServerRow[]; allowed: number }> => {
+  const claim = async (limit: number): Promise<{ due: CheckedServer[]; allowed: number }> => {
     await refreshPace();
     const allowed = Math.min(limit, pace.available());
     if (allowed <= 0) return { due: [], allowed };
@@ -156,13 +158,13 @@ export function createScheduler(opts: SchedulerOptions) {
         await Promise.race(inFlight);
         continue;
       }
-      // At the pace: wait for a handful of tokens (a second's worth at most) before claiming.
-      const tokens = Math.min(minClaim, Math.floor(pace.rate));
+      // At the pace: wait for what the pace allows in one step (a handful at most) before claiming.
+      const tokens = Math.max(1, Math.min(minClaim, Math.floor((pace.rate * opts.idleMs) / 1000)));
       if (pace.available() < tokens) {
         await rest(pace.waitMs(tokens));
         continue;
       }
-      let round = { due: [] as ServerRow[], allowed: 0 };
+      let round = { due: [] as CheckedServer[], allowed: 0 };
       try {
         round = await claim(Math.min(opts.batchSize, free));
       } catch (err) {
@@ -175,7 +177,8 @@ export function createScheduler(opts: SchedulerOptions) {
         inFlight.add(p);
       }
       // Fewer were due than allowed: nothing more is. Rest until the next may be, or a stop.
-      if (running && round.due.length < round.allowed) await rest(opts.idleMs);
+      if (running && round.due.length < round.allowed)
+        await rest(round.due.length > 0 ? opts.idleMs : Math.max(opts.idleMs, QUIET_REST_MS));
     }
     await Promise.all(inFlight);
   }

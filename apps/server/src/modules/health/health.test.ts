@@ -1,4 +1,4 @@
-import { randomUUID } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import { createServer as createHttpServer } from "node:http";
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -497,6 +497,53 @@ describe.each(testDatabaseKinds())("tool drift and pins on %s", (kind) => {
       }
     },
   );
+
+  it("keeps an unchanged tool set where it is stored, and still stores prompts that changed", async () => {
+    // Definitions large enough to be stored out of line, where a rewrite would show as new chunks.
+    const bulky = (n: number, text: string) =>
+      Array.from({ length: 10 }, (_, i) => ({
+        name: `tool-${i}`,
+        description: `${text} ${randomBytes(600).toString("hex")}`.slice(0, 1000 + n),
+      }));
+    const tools = bulky(0, "first");
+    const changing = await startModernMcpServer({ tools, prompts: ["summarize"] });
+    try {
+      const id = await register("bulky", changing.url);
+      const [toast] = await queryRows<{ name: string }>(
+        t.database.db,
+        sql`SELECT reltoastrelid::regclass::text AS name FROM pg_class WHERE relname = 'mcp_servers'`,
+      );
+      const chunks = async () =>
+        (
+          await queryRows<{ id: number }>(
+            t.database.db,
+            sql`SELECT DISTINCT chunk_id::int8 AS id FROM ${sql.raw(toast?.name ?? "")} ORDER BY 1`,
+          )
+        ).map((r) => Number(r.id));
+      expect((await check(id)).statusCode).toBe(200);
+      const first = await get(id);
+      const stored = await chunks();
+      expect(stored.length).toBeGreaterThan(0);
+
+      changing.setPrompts(["summarize", "translate"]);
+      expect((await check(id)).statusCode).toBe(200);
+      const second = await get(id);
+      expect(second.prompts.map((p: { name: string }) => p.name)).toEqual(["summarize", "translate"]);
+      expect(second.toolsHash).toBe(first.toolsHash);
+      expect(second.tools).toEqual(first.tools);
+      expect(await chunks()).toEqual(stored);
+
+      changing.setTools(bulky(1, "second"));
+      expect((await check(id)).statusCode).toBe(200);
+      const third = await get(id);
+      expect(third.toolsHash).not.toBe(first.toolsHash);
+      expect(third.tools[0].description).toMatch(/^second /);
+      expect(await chunks()).not.toEqual(stored);
+      expect((await admin({ method: "GET", url: `/mcp/servers/${id}/drift` })).json().items).toHaveLength(1);
+    } finally {
+      await changing.close();
+    }
+  });
 
   it("refuses to pin a server never checked, and refuses members", async () => {
     const id = await register("unchecked", "http://127.0.0.1:9/mcp");

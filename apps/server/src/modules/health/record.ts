@@ -1,10 +1,10 @@
 import type { Queryable } from "../../db/client";
-import type { ServerRow } from "../../db/schema";
 import { publishPublic } from "../../lib/bus";
 import type { CoreDeps } from "../../lib/context";
 import type { Logger } from "../../lib/log";
 import { recordAudit } from "../audit/service";
 import type { ProbeResult } from "./probe";
+import type { CheckedServer } from "./repo";
 import * as repo from "./repo";
 import { nextCheckAt } from "./schedule";
 import { diffTools, pinOf, toolSetHash } from "./tools";
@@ -15,11 +15,22 @@ export interface RecordDeps extends CoreDeps {
   random?: () => number;
 }
 
-/** A probe's outcome for one server, and when it came. */
+/** A probe's outcome for one server (as it was when the check began), and when it came. */
 export interface FinishedCheck {
-  server: ServerRow;
+  server: CheckedServer;
   result: ProbeResult;
   checkedAt: Date;
+}
+
+/** What a check listed, its tools only if they changed since the check began. */
+function toListing(server: CheckedServer, result: ProbeResult): repo.Listing {
+  const toolsHash = toolSetHash(result.tools);
+  return {
+    toolsHash,
+    changedTools: toolsHash === server.toolsHash ? null : { tools: result.tools, pin: pinOf(result.tools) },
+    prompts: result.prompts,
+    resources: result.resources,
+  };
 }
 
 function toHealthRecord(deps: RecordDeps, { server, result, checkedAt }: FinishedCheck): repo.HealthRecord {
@@ -45,20 +56,7 @@ function toHealthRecord(deps: RecordDeps, { server, result, checkedAt }: Finishe
       ? nextCheckAt(checkedAt, server.checkIntervalSeconds, failures, server.id, deps.random)
       : null,
     // A failed probe learns nothing new: keep what the last successful one found.
-    learned: info
-      ? {
-          serverInfo: info,
-          listing: listed
-            ? {
-                tools: result.tools,
-                toolsHash: toolSetHash(result.tools),
-                pin: pinOf(result.tools),
-                prompts: result.prompts,
-                resources: result.resources,
-              }
-            : null,
-        }
-      : null,
+    learned: info ? { serverInfo: info, listing: listed ? toListing(server, result) : null } : null,
     authChallenge: result.authChallenge,
   };
 }

@@ -26,10 +26,12 @@ export interface Learned {
 
 /** A server's tools, prompts and resources, as one probe listed them in full. */
 export interface Listing {
-  tools: ToolDefinition[];
   toolsHash: string;
-  /** The tool set in pinned form, compared with the server's pin to tell whether it drifted. */
-  pin: PinnedTool[];
+  /**
+   * The tools and their pinned form (compared with the server's pin to tell whether it drifted),
+   * or null when they hash as the server's tools did when the check began: those stay as stored.
+   */
+  changedTools: { tools: ToolDefinition[]; pin: PinnedTool[] } | null;
   prompts: PromptSummary[];
   resources: ResourceSummary[];
 }
@@ -101,9 +103,9 @@ export async function recordHealth(
       learned: r.learned !== null,
       listed: (r.learned?.listing ?? null) !== null,
       server_info: r.learned?.serverInfo ?? null,
-      tools: r.learned?.listing?.tools ?? null,
+      tools: r.learned?.listing?.changedTools?.tools ?? null,
       tools_hash: r.learned?.listing?.toolsHash ?? null,
-      pin: r.learned?.listing?.pin ?? null,
+      pin: r.learned?.listing?.changedTools?.pin ?? null,
       prompts: r.learned?.listing?.prompts ?? null,
       resources: r.learned?.listing?.resources ?? null,
       auth_challenge: r.authChallenge,
@@ -144,12 +146,19 @@ export async function recordHealth(
           last_error = i.error,
           auth_challenge = i.auth_challenge,
           server_info = CASE WHEN i.learned THEN i.server_info ELSE s.server_info END,
-          tools = CASE WHEN i.listed THEN i.tools ELSE s.tools END,
-          tools_hash = CASE WHEN i.listed THEN i.tools_hash ELSE s.tools_hash END,
-          prompts = CASE WHEN i.listed THEN i.prompts ELSE s.prompts END,
-          resources = CASE WHEN i.listed THEN i.resources ELSE s.resources END,
-          tools_drifted = CASE WHEN i.listed
-            THEN s.pinned_tools IS NOT NULL AND s.pinned_tools <> i.pin ELSE s.tools_drifted END
+          -- A check sends tools only when they differ from those its server had as it began:
+          -- rewriting a large set (stored out of line) on every check would churn it for nothing.
+          tools = CASE WHEN i.tools IS NOT NULL THEN i.tools ELSE s.tools END,
+          tools_hash = CASE WHEN i.tools IS NOT NULL THEN i.tools_hash ELSE s.tools_hash END,
+          tools_drifted = CASE WHEN i.tools IS NOT NULL
+            THEN s.pinned_tools IS NOT NULL AND s.pinned_tools <> i.pin ELSE s.tools_drifted END,
+          -- Stored with the tools they were listed with (one that sent none, only while the server's
+          -- tools hash the same: another check may have stored a newer set meanwhile), and kept as
+          -- they are when equal, so that an unchanged value stored out of line stays where it is.
+          prompts = CASE WHEN i.listed AND (i.tools IS NOT NULL OR s.tools_hash = i.tools_hash)
+            AND s.prompts IS DISTINCT FROM i.prompts THEN i.prompts ELSE s.prompts END,
+          resources = CASE WHEN i.listed AND (i.tools IS NOT NULL OR s.tools_hash = i.tools_hash)
+            AND s.resources IS DISTINCT FROM i.resources THEN i.resources ELSE s.resources END
         FROM input i JOIN locked l ON l.id = i.server_id
         WHERE s.id = i.server_id AND s.tenant_id = i.tenant_id
         RETURNING s.id
@@ -192,7 +201,7 @@ export async function recordHealth(
       FROM inserted ins
       JOIN input i ON i.server_id = ins.server_id
       JOIN before b ON b.id = ins.server_id,
-      LATERAL (SELECT i.listed AND b.tools_hash IS NOT NULL AND b.tools_hash <> i.tools_hash AS changed) c`,
+      LATERAL (SELECT i.tools IS NOT NULL AND b.tools_hash IS NOT NULL AND b.tools_hash <> i.tools_hash AS changed) c`,
   );
   return {
     recorded: rows.map((r) => r.server_id),
@@ -264,17 +273,33 @@ export function findHistory(db: Db, tenantId: string, serverId: string, limit: n
     .limit(limit);
 }
 
+/** What checking a server needs of it: where to reach it, and what its last check left. */
+const CHECKED_COLUMNS = {
+  id: mcpServers.id,
+  tenantId: mcpServers.tenantId,
+  url: mcpServers.url,
+  transport: mcpServers.transport,
+  headers: mcpServers.headers,
+  enabled: mcpServers.enabled,
+  checkIntervalSeconds: mcpServers.checkIntervalSeconds,
+  status: mcpServers.status,
+  consecutiveFailures: mcpServers.consecutiveFailures,
+  toolsHash: mcpServers.toolsHash,
+};
+export type CheckedServer = Pick<ServerRow, keyof typeof CHECKED_COLUMNS>;
+
 /**
  * Claims up to `limit` enabled servers whose check is due, pushing their next check to
  * `leaseUntil` so that no other scheduler claims them meanwhile. SKIP LOCKED lets schedulers
- * on several instances claim disjoint batches at the same moment.
+ * on several instances claim disjoint batches at the same moment. Returns only what a check
+ * needs: a server's definitions can be large, and the scheduler claims every few milliseconds.
  */
 export async function claimDueServers(
   db: Db,
   now: Date,
   limit: number,
   leaseUntil: Date,
-): Promise<ServerRow[]> {
+): Promise<CheckedServer[]> {
   const due = db
     .select({ id: mcpServers.id })
     .from(mcpServers)
@@ -293,7 +318,7 @@ export async function claimDueServers(
     .update(mcpServers)
     .set({ nextCheckAt: leaseUntil })
     .where(sql`${mcpServers.id} IN (${due})`)
-    .returning();
+    .returning(CHECKED_COLUMNS);
 }
 
 export async function fleetCheckRate(db: Db): Promise<number> {

@@ -221,11 +221,18 @@ export async function unpinTools({ ctx, id }: { ctx: ServiceContext; id: string 
   return server;
 }
 
+export type { CheckedServer } from "./repo";
+
 /**
  * Claims up to `limit` due servers for this scheduler until `leaseUntil` (see the repo's claim):
  * across every tenant, since the scheduler works for all of them.
  */
-export function claimDueServers(db: Db, now: Date, limit: number, leaseUntil: Date): Promise<ServerRow[]> {
+export function claimDueServers(
+  db: Db,
+  now: Date,
+  limit: number,
+  leaseUntil: Date,
+): Promise<repo.CheckedServer[]> {
   return repo.claimDueServers(db, now, limit, leaseUntil);
 }
 
