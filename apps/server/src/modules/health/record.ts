@@ -4,7 +4,6 @@ import type { CoreDeps } from "../../lib/context";
 import type { Logger } from "../../lib/log";
 import { recordAudit } from "../audit/service";
 import type { ProbeResult } from "./probe";
-import type { CheckedServer } from "./repo";
 import * as repo from "./repo";
 import { nextCheckAt } from "./schedule";
 import { diffTools, pinOf, toolSetHash } from "./tools";
@@ -17,13 +16,13 @@ export interface RecordDeps extends CoreDeps {
 
 /** A probe's outcome for one server (as it was when the check began), and when it came. */
 export interface FinishedCheck {
-  server: CheckedServer;
+  server: repo.CheckedServer;
   result: ProbeResult;
   checkedAt: Date;
 }
 
 /** What a check listed, its tools only if they changed since the check began. */
-function toListing(server: CheckedServer, result: ProbeResult): repo.Listing {
+function toListing(server: repo.CheckedServer, result: ProbeResult): repo.Listing {
   const toolsHash = toolSetHash(result.tools);
   return {
     toolsHash,
