@@ -11,7 +11,7 @@ import { systemClock } from "../lib/clock";
 import { createProber, type Prober } from "../modules/health/probe";
 import { slotAtOrAfter } from "../modules/health/schedule";
 import { createUpstreamDispatcher } from "../modules/upstream/dispatcher";
-import { createScheduler, MIN_RATE, type SchedulerOptions } from "./scheduler";
+import { createScheduler, MIN_RATE, QUIET_AFTER, type SchedulerOptions } from "./scheduler";
 
 const log = pino({ level: "silent" });
 // Generous: a loaded CI machine must not turn a healthy local server slow, or a slow one dead.
@@ -127,11 +127,12 @@ describe.each(testDatabaseKinds())("health scheduler on %s", (kind) => {
     await t.database.db.execute(sql`UPDATE mcp_servers SET enabled = false WHERE id = ${id}`);
   });
 
-  it("keeps the newer tools a check by hand stored while a scheduled probe of the older ones was out", async () => {
+  it("records a scheduled check that a check by hand overtook as history only: the newer state stands", async () => {
     const changing = await startMcpServer({
       name: "changing",
       tools: [{ name: "lookup", description: "Finds" }],
     });
+    const start = clock.now().getTime();
     try {
       const id = await register("overlapped", changing.url);
       const byHand = () => admin({ method: "POST", url: `/mcp/servers/${id}/check` });
@@ -140,37 +141,46 @@ describe.each(testDatabaseKinds())("health scheduler on %s", (kind) => {
       await t.database.db.execute(
         sql`UPDATE mcp_servers SET next_check_at = ${clock.now()} WHERE id = ${id}`,
       );
-      // The scheduled probe lists the first tools; before it is recorded, they change and a check
-      // by hand records the new ones.
+      // The scheduled probe lists the first tools; before it is recorded, they change, and a check
+      // by hand, a second later, records the new ones and the server's next slot.
+      let byHandStatus = 0;
       const overtaken: Prober = async (target) => {
         const seen = await realProbe(target);
+        const answeredAt = Date.now();
         changing.setTools([{ name: "lookup", description: "Finds, and sends it elsewhere" }]);
-        expect((await byHand()).statusCode).toBe(200);
-        return seen;
+        clock.advance(1_000);
+        byHandStatus = (await byHand()).statusCode;
+        return { ...seen, answeredAt };
       };
       expect(await scheduler({ probe: overtaken }).runOnce()).toBe(1);
+      expect(byHandStatus).toBe(200);
       const after = await server(id);
       expect(after.tools_hash).not.toBe(first.tools_hash);
       expect(after.tools).toEqual([
         expect.objectContaining({ description: "Finds, and sends it elsewhere" }),
       ]);
+      expect(new Date(after.last_checked_at as string).getTime()).toBe(start + 1_000);
+      expect(new Date(after.next_check_at as string).getTime()).toBe(nextSlot(id));
       // One change recorded, the one that happened; none back to the older tools.
       const drift = await queryRows<{ from_hash: string; to_hash: string }>(
         t.database.db,
         sql`SELECT from_hash, to_hash FROM mcp_tool_drift WHERE server_id = ${id}`,
       );
       expect(drift).toEqual([{ from_hash: first.tools_hash, to_hash: after.tools_hash }]);
-      // The scheduled check itself is recorded all the same.
-      expect(new Date(after.last_checked_at as string).getTime()).toBeGreaterThanOrEqual(
-        new Date(first.last_checked_at as string).getTime(),
-      );
-      const checks = await queryRows<{ n: number }>(
+      // The scheduled check is in the history all the same, dated when it answered.
+      const checks = await queryRows<{ checked_at: Date | string }>(
         t.database.db,
-        sql`SELECT count(*)::int AS n FROM mcp_server_health WHERE server_id = ${id}`,
+        sql`SELECT checked_at FROM mcp_server_health WHERE server_id = ${id} ORDER BY checked_at`,
       );
-      expect(checks[0]?.n).toBe(3);
+      const times = checks.map((c) => new Date(c.checked_at).getTime());
+      expect(times).toHaveLength(3);
+      expect(times[0]).toBe(start);
+      expect(times[1]).toBeGreaterThan(start);
+      expect(times[1]).toBeLessThan(start + 1_000);
+      expect(times[2]).toBe(start + 1_000);
       await t.database.db.execute(sql`UPDATE mcp_servers SET enabled = false WHERE id = ${id}`);
     } finally {
+      clock.advance(start - clock.now().getTime());
       await changing.close();
     }
   });
@@ -337,51 +347,62 @@ describe.each(testDatabaseKinds())("health scheduler on %s", (kind) => {
       await disable(ids);
     });
 
-    it("claims a catch-up in steps of what the pace allows in SCHEDULER_IDLE_MS, not in bursts", async () => {
-      const ids = await fleet("stepped", 60);
-      await t.database.db.execute(
-        sql`UPDATE mcp_servers SET next_check_at = now() - interval '1 minute' WHERE name LIKE 'stepped-%'`,
-      );
-      const started: number[] = [];
-      const timed: Prober = async (target) => {
-        started.push(performance.now());
-        return instant(target);
-      };
-      // 40 a second, claimed every 50 ms: two at a time once the second's worth saved up is spent.
-      const s = scheduler({ clock: systemClock, probe: timed, maxRate: 40, idleMs: 50, concurrency: 500 });
-      s.start();
-      try {
-        await vi.waitFor(() => expect(started).toHaveLength(60), { timeout: 10_000, interval: 50 });
-      } finally {
-        await s.stop();
-      }
-      // The probes a claim starts start together; claims come at least a rest apart.
-      const claims = started.reduce<number[]>((sizes, at, i) => {
-        if (i > 0 && at - (started[i - 1] ?? at) < 20) sizes[sizes.length - 1] = (sizes.at(-1) ?? 0) + 1;
-        else sizes.push(1);
-        return sizes;
-      }, []);
-      expect(claims[0]).toBe(40);
-      expect(claims.length).toBeGreaterThanOrEqual(5);
-      expect(Math.max(...claims.slice(1))).toBeLessThanOrEqual(10);
-      await disable(ids);
-    });
-
-    it("looks for due checks four times a second at most while none are due", async () => {
-      let claims = 0;
+    /** The database, counting the scheduler's claims (its only update statements). */
+    const countingClaims = () => {
       const db = t.database.db;
-      const counting = new Proxy(db, {
+      const counted = { claims: 0 };
+      const proxy = new Proxy(db, {
         get(target, prop, receiver) {
-          if (prop === "update") claims++;
+          if (prop === "update") counted.claims++;
           return Reflect.get(target, prop, receiver);
         },
       });
-      const s = scheduler({ db: counting, clock: systemClock, probe: instant, idleMs: 20 });
+      return { db: proxy, counted };
+    };
+
+    it("claims a catch-up in steps of what the pace allows in SCHEDULER_IDLE_MS, not in bursts", async () => {
+      const ids = await fleet("stepped", 60);
+      try {
+        await t.database.db.execute(
+          sql`UPDATE mcp_servers SET next_check_at = now() - interval '1 minute' WHERE name LIKE 'stepped-%'`,
+        );
+        const { db, counted } = countingClaims();
+        probed.length = 0;
+        // 40 a second, claimed every 50 ms: two at a time.
+        const s = scheduler({
+          db,
+          clock: systemClock,
+          probe: instant,
+          maxRate: 40,
+          idleMs: 50,
+          concurrency: 500,
+        });
+        s.start();
+        try {
+          await vi.waitFor(() => expect(new Set(probed).size).toBe(60), { timeout: 10_000, interval: 50 });
+        } finally {
+          await s.stop();
+        }
+        // A claim of a second's worth, as before, would have taken the 60 in two or three.
+        expect(counted.claims).toBeGreaterThanOrEqual(30);
+        expect(probed).toHaveLength(60);
+      } finally {
+        await disable(ids);
+      }
+    });
+
+    it("looks for due checks a few times a second while none are due", async () => {
+      const errors: string[] = [];
+      const logged = pino({ level: "error" }, { write: (line: string) => errors.push(line) });
+      const { db, counted } = countingClaims();
+      const s = scheduler({ db, log: logged, clock: systemClock, probe: instant, idleMs: 20 });
       s.start();
       await new Promise((done) => setTimeout(done, 1_000));
       await s.stop();
-      expect(claims).toBeGreaterThanOrEqual(1);
-      expect(claims).toBeLessThanOrEqual(5);
+      // Every 20 ms would be fifty; five in a row that find nothing, then every 250 ms.
+      expect(counted.claims).toBeGreaterThanOrEqual(QUIET_AFTER);
+      expect(counted.claims).toBeLessThanOrEqual(QUIET_AFTER + 5);
+      expect(errors).toEqual([]);
     });
 
     it("tells the organization how far its checks run behind while the scheduler catches up", async () => {

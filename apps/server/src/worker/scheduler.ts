@@ -20,9 +20,9 @@ export interface SchedulerOptions extends CoreDeps {
   /** How long a claim holds before another scheduler may take the server (covers a crash mid-probe). */
   leaseMs: number;
   /**
-   * How often the scheduler claims while checks keep coming due, and the most a claim takes is
-   * what the pace allows in that time. Short, so that the checks start in small claims spread
-   * over each second: bursts of probes (and of the servers' answers) are what the API feels.
+   * How often the scheduler claims while checks keep coming due; a claim takes at most what the
+   * pace allows in that time. Short, so that the checks start in small claims spread over each
+   * second: bursts of probes (and of the servers' answers) are what the API feels.
    */
   idleMs: number;
   /**
@@ -45,8 +45,12 @@ export const HEADROOM = 1.25;
 const RATE_REFRESH_MS = 60_000;
 /** Pause after a failed round (the database away): its error is logged once a second at most. */
 const ERROR_REST_MS = 1_000;
-/** Pause after a claim that found nothing due: an idle fleet is not asked for twenty times a second. */
+/**
+ * Pause once claims have found nothing due several times in a row: an idle fleet is not asked
+ * twenty times a second, while a small one whose checks come every few claims keeps the short step.
+ */
 const QUIET_REST_MS = 250;
+export const QUIET_AFTER = 5;
 
 /**
  * Checks written per statement at most (25 take ≈1.3 ms of PostgreSQL's time, 0.05 ms a check
@@ -152,21 +156,26 @@ export function createScheduler(opts: SchedulerOptions) {
         wake = done;
         setTimeout(done, ms).unref();
       });
+    let empty = 0;
     while (running) {
       const free = opts.concurrency - inFlight.size;
       if (free < minClaim) {
         await Promise.race(inFlight);
         continue;
       }
-      // At the pace: wait for what the pace allows in one step (a handful at most) before claiming.
-      const tokens = Math.max(1, Math.min(minClaim, Math.floor((pace.rate * opts.idleMs) / 1000)));
-      if (pace.available() < tokens) {
-        await rest(pace.waitMs(tokens));
+      // A claim takes what the pace allows in one step (a handful at most, and never more than the
+      // bucket holds), and waits for that much: a catch-up's probes start a step at a time.
+      const step = Math.max(
+        1,
+        Math.min(minClaim, Math.floor(pace.rate), Math.floor((pace.rate * opts.idleMs) / 1000)),
+      );
+      if (pace.available() < step) {
+        await rest(pace.waitMs(step));
         continue;
       }
       let round = { due: [] as CheckedServer[], allowed: 0 };
       try {
-        round = await claim(Math.min(opts.batchSize, free));
+        round = await claim(Math.min(opts.batchSize, free, step));
       } catch (err) {
         log.error({ err }, "scheduler round failed");
         await rest(Math.max(opts.idleMs, ERROR_REST_MS));
@@ -176,9 +185,10 @@ export function createScheduler(opts: SchedulerOptions) {
         const p: Promise<void> = check(server).finally(() => inFlight.delete(p));
         inFlight.add(p);
       }
+      empty = round.due.length > 0 ? 0 : empty + 1;
       // Fewer were due than allowed: nothing more is. Rest until the next may be, or a stop.
       if (running && round.due.length < round.allowed)
-        await rest(round.due.length > 0 ? opts.idleMs : Math.max(opts.idleMs, QUIET_REST_MS));
+        await rest(empty >= QUIET_AFTER ? Math.max(opts.idleMs, QUIET_REST_MS) : opts.idleMs);
     }
     await Promise.all(inFlight);
   }

@@ -531,14 +531,16 @@ describe.each(testDatabaseKinds())("tool drift and pins on %s", (kind) => {
       expect(second.prompts.map((p: { name: string }) => p.name)).toEqual(["summarize", "translate"]);
       expect(second.toolsHash).toBe(first.toolsHash);
       expect(second.tools).toEqual(first.tools);
-      expect(await chunks()).toEqual(stored);
+      // No chunk stored anew (others' may have gone: vacuum runs when it will).
+      const added = async () => (await chunks()).filter((c) => !stored.includes(c));
+      expect(await added()).toEqual([]);
 
       changing.setTools(bulky(1, "second"));
       expect((await check(id)).statusCode).toBe(200);
       const third = await get(id);
       expect(third.toolsHash).not.toBe(first.toolsHash);
       expect(third.tools[0].description).toMatch(/^second /);
-      expect(await chunks()).not.toEqual(stored);
+      expect((await added()).length).toBeGreaterThan(0);
       expect((await admin({ method: "GET", url: `/mcp/servers/${id}/drift` })).json().items).toHaveLength(1);
     } finally {
       await changing.close();

@@ -14,22 +14,11 @@ export interface RecordDeps extends CoreDeps {
   random?: () => number;
 }
 
-/** A probe's outcome for one server (as it was when the check began), and when it came. */
+/** A probe's outcome for one server (as the check found it when it began), and when it came. */
 export interface FinishedCheck {
   server: repo.CheckedServer;
   result: ProbeResult;
   checkedAt: Date;
-}
-
-/** What a check listed, its tools only if they changed since the check began. */
-function toListing(server: repo.CheckedServer, result: ProbeResult): repo.Listing {
-  const toolsHash = toolSetHash(result.tools);
-  return {
-    toolsHash,
-    changedTools: toolsHash === server.toolsHash ? null : { tools: result.tools, pin: pinOf(result.tools) },
-    prompts: result.prompts,
-    resources: result.resources,
-  };
 }
 
 function toHealthRecord(deps: RecordDeps, { server, result, checkedAt }: FinishedCheck): repo.HealthRecord {
@@ -55,7 +44,20 @@ function toHealthRecord(deps: RecordDeps, { server, result, checkedAt }: Finishe
       ? nextCheckAt(checkedAt, server.checkIntervalSeconds, failures, server.id, deps.random)
       : null,
     // A failed probe learns nothing new: keep what the last successful one found.
-    learned: info ? { serverInfo: info, listing: listed ? toListing(server, result) : null } : null,
+    learned: info
+      ? {
+          serverInfo: info,
+          listing: listed
+            ? {
+                tools: result.tools,
+                toolsHash: toolSetHash(result.tools),
+                pin: pinOf(result.tools),
+                prompts: result.prompts,
+                resources: result.resources,
+              }
+            : null,
+        }
+      : null,
     authChallenge: result.authChallenge,
   };
 }
@@ -150,16 +152,19 @@ export async function recordChecks(
       q,
       drifting.map((c) => c.server.id),
     );
-    const { recorded, changed } = await repo.recordHealth(q, records);
-    return { recorded, drifted: await recordDrift(q, changed, deps.clock.now()) };
+    const { recorded, current, changed } = await repo.recordHealth(q, records);
+    return { recorded, current, drifted: await recordDrift(q, changed, deps.clock.now()) };
   };
-  const { recorded, drifted } = drifting.length ? await deps.db.transaction(write) : await write(deps.db);
-  const ids = new Set(recorded);
+  const { recorded, current, drifted } = drifting.length
+    ? await deps.db.transaction(write)
+    : await write(deps.db);
+  // A check older than the server's last one is history only: dashboards hear of the newer one.
+  const told = new Set(current);
   return {
-    recorded: ids,
+    recorded: new Set(recorded),
     publish: async () => {
       await Promise.all([
-        ...latest.filter((c) => ids.has(c.server.id)).map((c) => publishHealthChanged(deps, c)),
+        ...latest.filter((c) => told.has(c.server.id)).map((c) => publishHealthChanged(deps, c)),
         ...drifted.map((d) => publishDrift(deps, d)),
       ]);
     },

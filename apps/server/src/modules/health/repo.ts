@@ -26,12 +26,10 @@ export interface Learned {
 
 /** A server's tools, prompts and resources, as one probe listed them in full. */
 export interface Listing {
+  tools: ToolDefinition[];
   toolsHash: string;
-  /**
-   * The tools and their pinned form (compared with the server's pin to tell whether it drifted),
-   * or null when they hash as the server's tools did when the check began: those stay as stored.
-   */
-  changedTools: { tools: ToolDefinition[]; pin: PinnedTool[] } | null;
+  /** The tool set in pinned form, compared with the server's pin to tell whether it drifted. */
+  pin: PinnedTool[];
   prompts: PromptSummary[];
   resources: ResourceSummary[];
 }
@@ -78,15 +76,17 @@ const UTC_HOUR = sql.raw(`date_trunc('hour', i.checked_at AT TIME ZONE 'UTC') AT
  * uptime and long series read). The scheduler writes a batch per
  * round trip this way, and one statement is atomic on its own. History is written only for the
  * servers found (and locked), so a server deleted meanwhile is skipped, never a foreign-key error.
- * Returns the ids of the servers recorded, and, for those whose tools changed since the last
+ * A check that answered before the server's last recorded one (two checks overlapping) is added
+ * to the history only. Returns the ids of the servers recorded, those whose state the checks set
+ * (`current`: each check the newest of its server), and, for those whose tools changed since the last
  * check that listed them, the definitions before (as the statement's snapshot saw them: lock the
  * rows first with `lockServers` where two checks racing must see one change, not two).
  */
 export async function recordHealth(
   q: Queryable,
   records: HealthRecord[],
-): Promise<{ recorded: string[]; changed: ToolsChanged[] }> {
-  if (records.length === 0) return { recorded: [], changed: [] };
+): Promise<{ recorded: string[]; current: string[]; changed: ToolsChanged[] }> {
+  if (records.length === 0) return { recorded: [], current: [], changed: [] };
   const input = JSON.stringify(
     records.map((r) => ({
       server_id: r.serverId,
@@ -103,9 +103,9 @@ export async function recordHealth(
       learned: r.learned !== null,
       listed: (r.learned?.listing ?? null) !== null,
       server_info: r.learned?.serverInfo ?? null,
-      tools: r.learned?.listing?.changedTools?.tools ?? null,
+      tools: r.learned?.listing?.tools ?? null,
       tools_hash: r.learned?.listing?.toolsHash ?? null,
-      pin: r.learned?.listing?.changedTools?.pin ?? null,
+      pin: r.learned?.listing?.pin ?? null,
       prompts: r.learned?.listing?.prompts ?? null,
       resources: r.learned?.listing?.resources ?? null,
       auth_challenge: r.authChallenge,
@@ -119,6 +119,7 @@ export async function recordHealth(
     after_tools: ToolDefinition[] | null;
     after_hash: string | null;
     pinned: boolean;
+    newest: boolean;
   }>(
     q,
     sql`
@@ -130,38 +131,41 @@ export async function recordHealth(
           pin jsonb, prompts jsonb, resources jsonb, auth_challenge jsonb)
       ), locked AS (
         -- Rows locked in id order, as every other many-row writer (bulk actions) locks them:
-        -- two writers that lock in different orders can deadlock.
-        SELECT s.id FROM mcp_servers s WHERE s.id IN (SELECT server_id FROM input) ORDER BY s.id FOR UPDATE
+        -- two writers that lock in different orders can deadlock. Read once locked, so as they
+        -- are now: whether this check is the server's newest (two overlapping checks, one by hand
+        -- during a scheduled one, are recorded in the order they finish, not the order they saw).
+        SELECT s.id, s.last_checked_at IS NULL OR s.last_checked_at <= i.checked_at AS newest
+        FROM mcp_servers s JOIN input i ON i.server_id = s.id ORDER BY s.id FOR UPDATE OF s
       ), before AS (
         SELECT s.id, s.tools_hash, s.tools, s.pinned_tools IS NOT NULL AS pinned
         FROM mcp_servers s JOIN input i ON s.id = i.server_id AND s.tenant_id = i.tenant_id
       ), updated AS (
+        -- A check older than the one the server shows is history only: the newer one's state stands.
         UPDATE mcp_servers s SET
-          status = i.status,
-          status_since = CASE WHEN s.status = i.status THEN coalesce(s.status_since, i.checked_at) ELSE i.checked_at END,
-          last_checked_at = i.checked_at,
-          last_latency_ms = i.latency_ms,
-          consecutive_failures = i.consecutive_failures,
-          next_check_at = i.next_check_at,
-          last_error = i.error,
-          auth_challenge = i.auth_challenge,
-          server_info = CASE WHEN i.learned THEN i.server_info ELSE s.server_info END,
-          -- A check sends tools only when they differ from those its server had as it began:
-          -- rewriting a large set (stored out of line) on every check would churn it for nothing.
-          tools = CASE WHEN i.tools IS NOT NULL THEN i.tools ELSE s.tools END,
-          tools_hash = CASE WHEN i.tools IS NOT NULL THEN i.tools_hash ELSE s.tools_hash END,
-          tools_drifted = CASE WHEN i.tools IS NOT NULL
+          status = CASE WHEN l.newest THEN i.status ELSE s.status END,
+          status_since = CASE WHEN NOT l.newest THEN s.status_since
+            WHEN s.status = i.status THEN coalesce(s.status_since, i.checked_at) ELSE i.checked_at END,
+          last_checked_at = CASE WHEN l.newest THEN i.checked_at ELSE s.last_checked_at END,
+          last_latency_ms = CASE WHEN l.newest THEN i.latency_ms ELSE s.last_latency_ms END,
+          consecutive_failures = CASE WHEN l.newest THEN i.consecutive_failures ELSE s.consecutive_failures END,
+          next_check_at = CASE WHEN l.newest THEN i.next_check_at ELSE s.next_check_at END,
+          last_error = CASE WHEN l.newest THEN i.error ELSE s.last_error END,
+          auth_challenge = CASE WHEN l.newest THEN i.auth_challenge ELSE s.auth_challenge END,
+          server_info = CASE WHEN l.newest AND i.learned THEN i.server_info ELSE s.server_info END,
+          tools_hash = CASE WHEN l.newest AND i.listed THEN i.tools_hash ELSE s.tools_hash END,
+          tools_drifted = CASE WHEN l.newest AND i.listed
             THEN s.pinned_tools IS NOT NULL AND s.pinned_tools <> i.pin ELSE s.tools_drifted END,
-          -- Stored with the tools they were listed with (one that sent none, only while the server's
-          -- tools hash the same: another check may have stored a newer set meanwhile), and kept as
-          -- they are when equal, so that an unchanged value stored out of line stays where it is.
-          prompts = CASE WHEN i.listed AND (i.tools IS NOT NULL OR s.tools_hash = i.tools_hash)
-            AND s.prompts IS DISTINCT FROM i.prompts THEN i.prompts ELSE s.prompts END,
-          resources = CASE WHEN i.listed AND (i.tools IS NOT NULL OR s.tools_hash = i.tools_hash)
-            AND s.resources IS DISTINCT FROM i.resources THEN i.resources ELSE s.resources END
+          -- What was listed is written only where it changed: an unchanged value stays as stored
+          -- (a large tool set is stored out of line, and writing it again every check churns it).
+          tools = CASE WHEN l.newest AND i.listed AND s.tools_hash IS DISTINCT FROM i.tools_hash
+            THEN i.tools ELSE s.tools END,
+          prompts = CASE WHEN l.newest AND i.listed AND s.prompts IS DISTINCT FROM i.prompts
+            THEN i.prompts ELSE s.prompts END,
+          resources = CASE WHEN l.newest AND i.listed AND s.resources IS DISTINCT FROM i.resources
+            THEN i.resources ELSE s.resources END
         FROM input i JOIN locked l ON l.id = i.server_id
         WHERE s.id = i.server_id AND s.tenant_id = i.tenant_id
-        RETURNING s.id
+        RETURNING s.id, l.newest
       ), inserted AS (
         INSERT INTO mcp_server_health
           (server_id, tenant_id, checked_at, status, latency_ms, error, protocol_version, era, tools_count)
@@ -193,18 +197,20 @@ export async function recordHealth(
           latency_count = h.latency_count + excluded.latency_count,
           latency_max = GREATEST(h.latency_max, excluded.latency_max)
       )
-      SELECT ins.server_id, i.tenant_id, b.pinned,
+      SELECT ins.server_id, i.tenant_id, b.pinned, u.newest,
              b.tools_hash AS before_hash,
              CASE WHEN changed THEN b.tools END AS before_tools,
              CASE WHEN changed THEN i.tools END AS after_tools,
              CASE WHEN changed THEN i.tools_hash END AS after_hash
       FROM inserted ins
       JOIN input i ON i.server_id = ins.server_id
+      JOIN updated u ON u.id = ins.server_id
       JOIN before b ON b.id = ins.server_id,
-      LATERAL (SELECT i.tools IS NOT NULL AND b.tools_hash IS NOT NULL AND b.tools_hash <> i.tools_hash AS changed) c`,
+      LATERAL (SELECT u.newest AND i.listed AND b.tools_hash IS NOT NULL AND b.tools_hash <> i.tools_hash AS changed) c`,
   );
   return {
     recorded: rows.map((r) => r.server_id),
+    current: rows.filter((r) => r.newest).map((r) => r.server_id),
     changed: rows.flatMap((r) =>
       r.before_hash && r.before_tools && r.after_tools && r.after_hash
         ? [
