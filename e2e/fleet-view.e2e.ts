@@ -196,6 +196,7 @@ describe("the fleet view in Chromium", () => {
           serverId: ids[name] as string,
           tenantId,
           checkedAt: new Date(at),
+          seenLastCheckedAt: null,
           ...seededCheck(kind, index, at, now),
           protocolVersion: null,
           era: null,

@@ -133,8 +133,13 @@ describe.each(testDatabaseKinds())("health scheduler on %s", (kind) => {
       tools: [{ name: "lookup", description: "Finds" }],
     });
     const start = clock.now().getTime();
+    const heard: string[] = [];
+    const unsubscribe = t.runtime.bus.subscribe((e) => {
+      if (e.type === "public" && e.event.type === "health.changed") heard.push(e.event.checkedAt);
+    });
+    let id = "";
     try {
-      const id = await register("overlapped", changing.url);
+      id = await register("overlapped", changing.url);
       const byHand = () => admin({ method: "POST", url: `/mcp/servers/${id}/check` });
       expect((await byHand()).statusCode).toBe(200);
       const first = await server(id);
@@ -142,16 +147,17 @@ describe.each(testDatabaseKinds())("health scheduler on %s", (kind) => {
         sql`UPDATE mcp_servers SET next_check_at = ${clock.now()} WHERE id = ${id}`,
       );
       // The scheduled probe lists the first tools; before it is recorded, they change, and a check
-      // by hand, a second later, records the new ones and the server's next slot.
+      // by hand, half a minute later, records the new ones and the server's next slot.
       let byHandStatus = 0;
       const overtaken: Prober = async (target) => {
         const seen = await realProbe(target);
         const answeredAt = Date.now();
         changing.setTools([{ name: "lookup", description: "Finds, and sends it elsewhere" }]);
-        clock.advance(1_000);
+        clock.advance(30_000);
         byHandStatus = (await byHand()).statusCode;
         return { ...seen, answeredAt };
       };
+      heard.length = 0;
       expect(await scheduler({ probe: overtaken }).runOnce()).toBe(1);
       expect(byHandStatus).toBe(200);
       const after = await server(id);
@@ -159,7 +165,7 @@ describe.each(testDatabaseKinds())("health scheduler on %s", (kind) => {
       expect(after.tools).toEqual([
         expect.objectContaining({ description: "Finds, and sends it elsewhere" }),
       ]);
-      expect(new Date(after.last_checked_at as string).getTime()).toBe(start + 1_000);
+      expect(new Date(after.last_checked_at as string).getTime()).toBe(start + 30_000);
       expect(new Date(after.next_check_at as string).getTime()).toBe(nextSlot(id));
       // One change recorded, the one that happened; none back to the older tools.
       const drift = await queryRows<{ from_hash: string; to_hash: string }>(
@@ -167,7 +173,8 @@ describe.each(testDatabaseKinds())("health scheduler on %s", (kind) => {
         sql`SELECT from_hash, to_hash FROM mcp_tool_drift WHERE server_id = ${id}`,
       );
       expect(drift).toEqual([{ from_hash: first.tools_hash, to_hash: after.tools_hash }]);
-      // The scheduled check is in the history all the same, dated when it answered.
+      // The scheduled check is in the history all the same, dated when it answered, and the
+      // dashboards heard only of the check by hand.
       const checks = await queryRows<{ checked_at: Date | string }>(
         t.database.db,
         sql`SELECT checked_at FROM mcp_server_health WHERE server_id = ${id} ORDER BY checked_at`,
@@ -176,12 +183,33 @@ describe.each(testDatabaseKinds())("health scheduler on %s", (kind) => {
       expect(times).toHaveLength(3);
       expect(times[0]).toBe(start);
       expect(times[1]).toBeGreaterThan(start);
-      expect(times[1]).toBeLessThan(start + 1_000);
-      expect(times[2]).toBe(start + 1_000);
-      await t.database.db.execute(sql`UPDATE mcp_servers SET enabled = false WHERE id = ${id}`);
+      expect(times[1]).toBeLessThan(start + 30_000);
+      expect(times[2]).toBe(start + 30_000);
+      expect(heard).toEqual([new Date(start + 30_000).toISOString()]);
     } finally {
+      unsubscribe();
+      if (id) await t.database.db.execute(sql`UPDATE mcp_servers SET enabled = false WHERE id = ${id}`);
       clock.advance(start - clock.now().getTime());
       await changing.close();
+    }
+  });
+
+  it("lets a check set its server's state when none was recorded since it began, whatever the clocks say", async () => {
+    const id = await register("skewed", `${mcp.url}?skewed`);
+    try {
+      expect((await admin({ method: "POST", url: `/mcp/servers/${id}/check` })).statusCode).toBe(200);
+      const byHand = new Date((await server(id)).last_checked_at as string).getTime();
+      // A scheduler on another host whose clock runs ten seconds behind this one's.
+      const behind = { now: () => new Date(clock.now().getTime() - 10_000) };
+      await t.database.db.execute(
+        sql`UPDATE mcp_servers SET next_check_at = ${behind.now()} WHERE id = ${id}`,
+      );
+      expect(await scheduler({ clock: behind }).runOnce()).toBe(1);
+      const row = await server(id);
+      expect(new Date(row.last_checked_at as string).getTime()).toBe(byHand - 10_000);
+      expect(new Date(row.next_check_at as string).getTime()).toBeLessThan(clock.now().getTime() + 60_000);
+    } finally {
+      await t.database.db.execute(sql`UPDATE mcp_servers SET enabled = false WHERE id = ${id}`);
     }
   });
 
@@ -246,16 +274,22 @@ describe.each(testDatabaseKinds())("health scheduler on %s", (kind) => {
       await together;
       return result;
     };
-    const spy = new Proxy(db, {
-      get(target, prop, receiver) {
-        if (prop === "execute")
-          return (q: Parameters<typeof db.execute>[0]) => {
-            statements.push(JSON.stringify(q));
-            return target.execute(q);
-          };
-        return Reflect.get(target, prop, receiver);
-      },
-    });
+    // Every statement run, in a transaction or not.
+    const spying = <T extends Pick<typeof db, "execute">>(q: T): T =>
+      new Proxy(q, {
+        get(target, prop, receiver) {
+          if (prop === "execute")
+            return (query: Parameters<typeof db.execute>[0]) => {
+              statements.push(JSON.stringify(query));
+              return target.execute(query);
+            };
+          if (prop === "transaction")
+            return (fn: (tx: unknown) => Promise<unknown>) =>
+              db.transaction((tx) => fn(spying(tx)) as Promise<never>);
+          return Reflect.get(target, prop, receiver);
+        },
+      });
+    const spy = spying(db);
     expect(await scheduler({ db: spy, probe: deletingProbe }).runOnce()).toBe(ids.length);
     expect(statements.filter((s) => s.includes("mcp_server_health"))).toHaveLength(1);
     for (const id of kept) expect((await server(id)).status).toBe("healthy");

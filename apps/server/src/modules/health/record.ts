@@ -32,6 +32,7 @@ function toHealthRecord(deps: RecordDeps, { server, result, checkedAt }: Finishe
     serverId: server.id,
     tenantId: server.tenantId,
     checkedAt,
+    seenLastCheckedAt: server.lastCheckedAt,
     status: result.status,
     latencyMs: result.latencyMs,
     error: result.error,
@@ -131,37 +132,37 @@ function publishDrift(deps: RecordDeps, { change, drift, diff }: Drifted) {
 /**
  * Records checks: history rows, health columns and next checks in one statement, plus a drift
  * entry (audited) for each server whose tools changed; returns the ids recorded (a server deleted
- * while it was probed is skipped) and what to tell the dashboards once committed. Drift is rare:
- * a batch that may hold one is written in a transaction, so an entry never goes missing.
+ * while it was probed is skipped), those whose state the checks set (one overtaken by a newer
+ * check is history only), and what to tell the dashboards once committed. A batch that listed
+ * tools may hold a drift, even one its claims did not foresee (another check stored other tools
+ * meanwhile): it is written in a transaction, so that an entry never goes missing.
  */
 export async function recordChecks(
   deps: RecordDeps,
   checks: FinishedCheck[],
-): Promise<{ recorded: Set<string>; publish: () => Promise<void> }> {
-  // One row per server: should a server come twice, its latest check stands.
-  const latest = [...new Map(checks.map((c) => [c.server.id, c])).values()];
+): Promise<{ recorded: Set<string>; current: Set<string>; publish: () => Promise<void> }> {
+  // One row per server: should a server come twice, the check that answered last stands.
+  const latest = [
+    ...checks
+      .reduce((byServer, c) => {
+        const other = byServer.get(c.server.id);
+        return other && other.checkedAt > c.checkedAt ? byServer : byServer.set(c.server.id, c);
+      }, new Map<string, FinishedCheck>())
+      .values(),
+  ];
   const records = latest.map((c) => toHealthRecord(deps, c));
-  // A first listing is a baseline, not a drift: only a server that had a tool set can drift.
-  const drifting = latest.filter((c, i) => {
-    const hash = records[i]?.learned?.listing?.toolsHash;
-    return hash !== undefined && c.server.toolsHash !== null && hash !== c.server.toolsHash;
-  });
   const write = async (q: Queryable) => {
-    // Locked first, the rows that may have drifted are read as they are now, not as claimed.
-    await repo.lockServers(
-      q,
-      drifting.map((c) => c.server.id),
-    );
     const { recorded, current, changed } = await repo.recordHealth(q, records);
     return { recorded, current, drifted: await recordDrift(q, changed, deps.clock.now()) };
   };
-  const { recorded, current, drifted } = drifting.length
+  const { recorded, current, drifted } = records.some((r) => r.learned?.listing)
     ? await deps.db.transaction(write)
     : await write(deps.db);
-  // A check older than the server's last one is history only: dashboards hear of the newer one.
+  // Dashboards hear of the check that set a server's state, not of one it overtook.
   const told = new Set(current);
   return {
     recorded: new Set(recorded),
+    current: told,
     publish: async () => {
       await Promise.all([
         ...latest.filter((c) => told.has(c.server.id)).map((c) => publishHealthChanged(deps, c)),

@@ -39,6 +39,8 @@ export interface HealthRecord {
   serverId: string;
   tenantId: string;
   checkedAt: Date;
+  /** The server's last check as this one found it when it began (null: never checked). */
+  seenLastCheckedAt: Date | null;
   status: HealthRow["status"];
   latencyMs: number;
   error: string | null;
@@ -76,11 +78,10 @@ const UTC_HOUR = sql.raw(`date_trunc('hour', i.checked_at AT TIME ZONE 'UTC') AT
  * uptime and long series read). The scheduler writes a batch per
  * round trip this way, and one statement is atomic on its own. History is written only for the
  * servers found (and locked), so a server deleted meanwhile is skipped, never a foreign-key error.
- * A check that answered before the server's last recorded one (two checks overlapping) is added
- * to the history only. Returns the ids of the servers recorded, those whose state the checks set
- * (`current`: each check the newest of its server), and, for those whose tools changed since the last
- * check that listed them, the definitions before (as the statement's snapshot saw them: lock the
- * rows first with `lockServers` where two checks racing must see one change, not two).
+ * A check that answered before one recorded since it began (two checks overlapping) is added to
+ * the history only. Returns the ids of the servers recorded, those whose state the checks set
+ * (`current`), and, for those whose tools changed since the last check that listed them, the
+ * definitions before (as the row lock found them).
  */
 export async function recordHealth(
   q: Queryable,
@@ -92,6 +93,7 @@ export async function recordHealth(
       server_id: r.serverId,
       tenant_id: r.tenantId,
       checked_at: r.checkedAt,
+      seen_last_checked_at: r.seenLastCheckedAt,
       status: r.status,
       latency_ms: r.latencyMs,
       error: r.error,
@@ -125,47 +127,49 @@ export async function recordHealth(
     sql`
       WITH input AS (
         SELECT * FROM jsonb_to_recordset(${input}::jsonb) AS i(
-          server_id uuid, tenant_id text, checked_at timestamptz, status text, latency_ms integer,
+          server_id uuid, tenant_id text, checked_at timestamptz, seen_last_checked_at timestamptz,
+          status text, latency_ms integer,
           error text, protocol_version text, era text, tools_count integer, consecutive_failures integer,
           next_check_at timestamptz, learned boolean, listed boolean, server_info jsonb, tools jsonb, tools_hash text,
           pin jsonb, prompts jsonb, resources jsonb, auth_challenge jsonb)
       ), locked AS (
-        -- Rows locked in id order, as every other many-row writer (bulk actions) locks them:
-        -- two writers that lock in different orders can deadlock. Read once locked, so as they
-        -- are now: whether this check is the server's newest (two overlapping checks, one by hand
-        -- during a scheduled one, are recorded in the order they finish, not the order they saw).
-        SELECT s.id, s.last_checked_at IS NULL OR s.last_checked_at <= i.checked_at AS newest
-        FROM mcp_servers s JOIN input i ON i.server_id = s.id ORDER BY s.id FOR UPDATE OF s
-      ), before AS (
-        SELECT s.id, s.tools_hash, s.tools, s.pinned_tools IS NOT NULL AS pinned
-        FROM mcp_servers s JOIN input i ON s.id = i.server_id AND s.tenant_id = i.tenant_id
+        -- Rows locked in id order, as every other many-row writer (bulk actions) locks them: two
+        -- writers that lock in different orders can deadlock. Locking reads each row as it is now,
+        -- whatever committed since this statement began: the tools it had, and its last check.
+        SELECT s.id, s.last_checked_at, s.tools_hash, s.tools, s.pinned_tools IS NOT NULL AS pinned
+        FROM mcp_servers s WHERE s.id IN (SELECT server_id FROM input) ORDER BY s.id FOR UPDATE
       ), updated AS (
-        -- A check older than the one the server shows is history only: the newer one's state stands.
+        -- Two checks of a server can overlap (one by hand during a scheduled one), and finish in
+        -- either order: the one that answered last sets the server's state, the other is history
+        -- only. Times are compared only when another check was recorded since this one began, so
+        -- that clocks a little apart (instances on several hosts) never set a check aside.
         UPDATE mcp_servers s SET
-          status = CASE WHEN l.newest THEN i.status ELSE s.status END,
-          status_since = CASE WHEN NOT l.newest THEN s.status_since
+          status = CASE WHEN n.newest THEN i.status ELSE s.status END,
+          status_since = CASE WHEN NOT n.newest THEN s.status_since
             WHEN s.status = i.status THEN coalesce(s.status_since, i.checked_at) ELSE i.checked_at END,
-          last_checked_at = CASE WHEN l.newest THEN i.checked_at ELSE s.last_checked_at END,
-          last_latency_ms = CASE WHEN l.newest THEN i.latency_ms ELSE s.last_latency_ms END,
-          consecutive_failures = CASE WHEN l.newest THEN i.consecutive_failures ELSE s.consecutive_failures END,
-          next_check_at = CASE WHEN l.newest THEN i.next_check_at ELSE s.next_check_at END,
-          last_error = CASE WHEN l.newest THEN i.error ELSE s.last_error END,
-          auth_challenge = CASE WHEN l.newest THEN i.auth_challenge ELSE s.auth_challenge END,
-          server_info = CASE WHEN l.newest AND i.learned THEN i.server_info ELSE s.server_info END,
-          tools_hash = CASE WHEN l.newest AND i.listed THEN i.tools_hash ELSE s.tools_hash END,
-          tools_drifted = CASE WHEN l.newest AND i.listed
+          last_checked_at = CASE WHEN n.newest THEN i.checked_at ELSE s.last_checked_at END,
+          last_latency_ms = CASE WHEN n.newest THEN i.latency_ms ELSE s.last_latency_ms END,
+          consecutive_failures = CASE WHEN n.newest THEN i.consecutive_failures ELSE s.consecutive_failures END,
+          next_check_at = CASE WHEN n.newest THEN i.next_check_at ELSE s.next_check_at END,
+          last_error = CASE WHEN n.newest THEN i.error ELSE s.last_error END,
+          auth_challenge = CASE WHEN n.newest THEN i.auth_challenge ELSE s.auth_challenge END,
+          server_info = CASE WHEN n.newest AND i.learned THEN i.server_info ELSE s.server_info END,
+          tools_hash = CASE WHEN n.newest AND i.listed THEN i.tools_hash ELSE s.tools_hash END,
+          tools_drifted = CASE WHEN n.newest AND i.listed
             THEN s.pinned_tools IS NOT NULL AND s.pinned_tools <> i.pin ELSE s.tools_drifted END,
           -- What was listed is written only where it changed: an unchanged value stays as stored
           -- (a large tool set is stored out of line, and writing it again every check churns it).
-          tools = CASE WHEN l.newest AND i.listed AND s.tools_hash IS DISTINCT FROM i.tools_hash
+          tools = CASE WHEN n.newest AND i.listed AND s.tools_hash IS DISTINCT FROM i.tools_hash
             THEN i.tools ELSE s.tools END,
-          prompts = CASE WHEN l.newest AND i.listed AND s.prompts IS DISTINCT FROM i.prompts
+          prompts = CASE WHEN n.newest AND i.listed AND s.prompts IS DISTINCT FROM i.prompts
             THEN i.prompts ELSE s.prompts END,
-          resources = CASE WHEN l.newest AND i.listed AND s.resources IS DISTINCT FROM i.resources
+          resources = CASE WHEN n.newest AND i.listed AND s.resources IS DISTINCT FROM i.resources
             THEN i.resources ELSE s.resources END
-        FROM input i JOIN locked l ON l.id = i.server_id
+        FROM input i JOIN locked l ON l.id = i.server_id,
+        LATERAL (SELECT l.last_checked_at IS NULL OR l.last_checked_at = i.seen_last_checked_at
+                   OR l.last_checked_at <= i.checked_at AS newest) n
         WHERE s.id = i.server_id AND s.tenant_id = i.tenant_id
-        RETURNING s.id, l.newest
+        RETURNING s.id, n.newest
       ), inserted AS (
         INSERT INTO mcp_server_health
           (server_id, tenant_id, checked_at, status, latency_ms, error, protocol_version, era, tools_count)
@@ -197,16 +201,16 @@ export async function recordHealth(
           latency_count = h.latency_count + excluded.latency_count,
           latency_max = GREATEST(h.latency_max, excluded.latency_max)
       )
-      SELECT ins.server_id, i.tenant_id, b.pinned, u.newest,
-             b.tools_hash AS before_hash,
-             CASE WHEN changed THEN b.tools END AS before_tools,
+      SELECT ins.server_id, i.tenant_id, l.pinned, u.newest,
+             l.tools_hash AS before_hash,
+             CASE WHEN changed THEN l.tools END AS before_tools,
              CASE WHEN changed THEN i.tools END AS after_tools,
              CASE WHEN changed THEN i.tools_hash END AS after_hash
       FROM inserted ins
       JOIN input i ON i.server_id = ins.server_id
       JOIN updated u ON u.id = ins.server_id
-      JOIN before b ON b.id = ins.server_id,
-      LATERAL (SELECT u.newest AND i.listed AND b.tools_hash IS NOT NULL AND b.tools_hash <> i.tools_hash AS changed) c`,
+      JOIN locked l ON l.id = ins.server_id,
+      LATERAL (SELECT u.newest AND i.listed AND l.tools_hash IS NOT NULL AND l.tools_hash <> i.tools_hash AS changed) c`,
   );
   return {
     recorded: rows.map((r) => r.server_id),
@@ -227,12 +231,6 @@ export async function recordHealth(
         : [],
     ),
   };
-}
-
-/** Locks servers until the transaction ends, so that what a later statement reads of them is current. */
-export async function lockServers(q: Queryable, ids: string[]): Promise<void> {
-  if (ids.length === 0) return;
-  await q.select({ id: mcpServers.id }).from(mcpServers).where(inArray(mcpServers.id, ids)).for("update");
 }
 
 export type DriftRow = typeof mcpToolDrift.$inferSelect;
@@ -291,6 +289,7 @@ const CHECKED_COLUMNS = {
   status: mcpServers.status,
   consecutiveFailures: mcpServers.consecutiveFailures,
   toolsHash: mcpServers.toolsHash,
+  lastCheckedAt: mcpServers.lastCheckedAt,
 };
 export type CheckedServer = Pick<ServerRow, keyof typeof CHECKED_COLUMNS>;
 

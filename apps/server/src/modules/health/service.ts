@@ -41,7 +41,7 @@ export type HealthContext = ServiceContext & HealthDeps;
 async function recordRequestedCheck(ctx: ServiceContext, check: FinishedCheck): Promise<ServerRow> {
   const { server, result } = check;
   return withTransaction(ctx, async (ctx) => {
-    const { recorded, publish } = await recordChecks(ctx, [check]);
+    const { recorded, current, publish } = await recordChecks(ctx, [check]);
     if (!recorded.has(server.id)) throw serverNotFound(); // deleted while it was being probed
     await auditChange(ctx, {
       action: "server.check",
@@ -50,6 +50,8 @@ async function recordRequestedCheck(ctx: ServiceContext, check: FinishedCheck): 
         status: { from: server.status, to: result.status },
         latencyMs: result.latencyMs,
         error: result.error,
+        // A check that answered before another recorded meanwhile: history only.
+        ...(current.has(server.id) ? {} : { superseded: true }),
       },
     });
     await afterCommit(ctx, publish);
