@@ -207,7 +207,9 @@ describe.each(testDatabaseKinds())("health scheduler on %s", (kind) => {
       expect(await scheduler({ clock: behind }).runOnce()).toBe(1);
       const row = await server(id);
       expect(new Date(row.last_checked_at as string).getTime()).toBe(byHand - 10_000);
-      expect(new Date(row.next_check_at as string).getTime()).toBeLessThan(clock.now().getTime() + 60_000);
+      // Its next slot is counted from when it answered, by its own clock: half an interval on.
+      const halfOn = new Date(byHand - 10_000 + 30_000);
+      expect(new Date(row.next_check_at as string).getTime()).toBe(slotAtOrAfter(halfOn, 60, id).getTime());
     } finally {
       await t.database.db.execute(sql`UPDATE mcp_servers SET enabled = false WHERE id = ${id}`);
     }
