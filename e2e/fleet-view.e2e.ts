@@ -1,6 +1,8 @@
 import { join } from "node:path";
+import { sql } from "drizzle-orm";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { queryRows } from "../apps/server/src/db/client";
 import { type RunningMcpServer, startMcpServer } from "../apps/server/src/demo/mcp-servers";
 import { type RunningModernServer, startModernMcpServer } from "../apps/server/src/demo/modern-servers";
 import { type HealthRecord, recordHealth } from "../apps/server/src/modules/health/repo";
@@ -190,13 +192,23 @@ describe("the fleet view in Chromium", () => {
     const tenantId: string = (await call("GET", "/api/auth/get-session")).body.session.activeOrganizationId;
     const seeded = FLEET.filter(([, , kind]) => kind !== "off");
     for (let at = now - 7 * 24 * HOUR; at <= now; at += SEED_STEP) {
+      // Each seeded check found what is stored as it began, so it sets the state even when a live
+      // check came in first (a server's first slot may fall before its week is written).
+      const last = new Map(
+        (
+          await queryRows<{ id: string; last_checked_at: Date | string | null }>(
+            server.runtime.db,
+            sql`SELECT id, last_checked_at FROM mcp_servers WHERE tenant_id = ${tenantId}`,
+          )
+        ).map((r) => [r.id, r.last_checked_at === null ? null : new Date(r.last_checked_at)]),
+      );
       await recordHealth(
         server.runtime.db,
         seeded.map(([name, , kind], index) => ({
           serverId: ids[name] as string,
           tenantId,
           checkedAt: new Date(at),
-          seenLastCheckedAt: null,
+          seenLastCheckedAt: last.get(ids[name] as string) ?? null,
           ...seededCheck(kind, index, at, now),
           protocolVersion: null,
           era: null,
