@@ -152,12 +152,14 @@ export async function buildApp(runtime: Runtime) {
         secrets: runtime.secrets,
         guardTarget: runtime.guardTarget,
         serverTotals: runtime.serverTotals,
+        serverSummaries: runtime.serverSummaries,
       });
       await mcp.register(registryRoutes, {
         ...core,
         secrets: runtime.secrets,
         guardTarget: runtime.guardTarget,
         serverTotals: runtime.serverTotals,
+        serverSummaries: runtime.serverSummaries,
         dispatcher: runtime.dispatcher,
         registryFetch: config.registryImport,
         baseUrl: config.baseUrl,

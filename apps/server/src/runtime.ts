@@ -23,6 +23,7 @@ import { createProber, type Prober } from "./modules/health/probe";
 import { createThreadProber, type ThreadProber } from "./modules/health/probe-thread";
 import { readFleet } from "./modules/health/service";
 import { createKeyVerifier, type KeyVerifier } from "./modules/keys/verify";
+import { createServerSummaries, type ServerSummaries } from "./modules/servers/summaries";
 import { createServerTotals, type ServerTotals } from "./modules/servers/totals";
 import { createUpstreamDispatcher } from "./modules/upstream/dispatcher";
 import { createTargetGuard, type GuardTarget } from "./modules/upstream/target";
@@ -84,6 +85,7 @@ export interface Runtime {
   /** That thread, when the scheduler's probes run in one. */
   probeThread: ThreadProber | null;
   serverTotals: ServerTotals;
+  serverSummaries: ServerSummaries;
   /** Prometheus metrics; `noMetrics` with METRICS_PORT=0. */
   metrics: Metrics;
   /** OpenTelemetry traces; `noTracing` unless an OTLP endpoint is set. */
@@ -306,6 +308,7 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
   if (probeThread) closers.push(() => probeThread.close());
   const serverTotals = createServerTotals({ bus, ttlMs: config.listTotalsCacheSeconds * 1000 });
   closers.push(() => serverTotals.close());
+  const serverSummaries = createServerSummaries();
   const usage = createUsageRecorder({ db, clock, log });
   // Before the database closes: what the gateway counted last is written.
   closers.push(() => usage.flush());
@@ -334,6 +337,7 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
     scheduledProbe: probeThread ? instrumentProber(probeThread.probe, { metrics, tracing }) : probe,
     probeThread,
     serverTotals,
+    serverSummaries,
     metrics,
     tracing,
     usage,

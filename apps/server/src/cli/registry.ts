@@ -45,6 +45,7 @@ async function cliContext(runtime: Runtime, slug: string): Promise<ImportContext
     secrets: runtime.secrets,
     guardTarget: runtime.guardTarget,
     serverTotals: runtime.serverTotals,
+    serverSummaries: runtime.serverSummaries,
     dispatcher: runtime.dispatcher,
     registryFetch: runtime.config.registryImport,
     baseUrl: runtime.config.baseUrl,

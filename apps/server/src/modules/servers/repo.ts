@@ -139,10 +139,13 @@ function pageSelect(db: Db, query: ServerListQuery) {
 }
 
 /**
- * A page as one JSON array the database builds, `[{ id, name, … }]` in the page's order (a sorted
- * subquery feeds the aggregate in its order). The driver then decodes one value instead of a field
- * per column per row: decoding fields one by one was most of a list's CPU on PGlite, and a large
- * share on PostgreSQL.
+ * A page as one JSON array the database builds, `[[stamp, { id, name, … } | null], …]` in the
+ * page's order (a sorted subquery feeds the aggregate in its order). The driver then decodes one
+ * value instead of a field per column per row: decoding fields one by one was most of a list's
+ * CPU on PGlite, and a large share on PostgreSQL. A row's stamp is its id and the transaction that
+ * wrote its version (`xmin`), so it changes with every write; a row whose stamp is in `known` comes
+ * as null, since the caller already holds it: building and decoding rows that did not change was
+ * most of what was left.
  */
 function pageJsonSelect(db: Db, query: ServerListQuery) {
   // Each field named as the row names it, so that the database's JSON needs no renaming.
@@ -150,14 +153,23 @@ function pageJsonSelect(db: Db, query: ServerListQuery) {
     Object.entries(LIST_COLUMNS).map(([key, column]) => [key, sql`${column}`.as(key)]),
   );
   const page = db
-    .select(named)
+    .select({
+      ...named,
+      stamp: sql<string>`${mcpServers.id}::text || ':' || ${mcpServers}.xmin::text`.as("stamp"),
+    })
     .from(mcpServers)
     .where(listFilter(query))
     .orderBy(...pageOrder(query))
     .limit(value("limit"))
     .offset(value("offset"))
     .as("page");
-  return db.select({ rows: sql<Record<string, unknown>[]>`coalesce(json_agg("page"), '[]')` }).from(page);
+  const known = sql`${sql.placeholder("known")}::text[]`;
+  return db
+    .select({
+      rows: sql<[string, Record<string, unknown> | null][]>`coalesce(json_agg(json_build_array(
+        "page"."stamp", CASE WHEN "page"."stamp" = ANY(${known}) THEN NULL ELSE to_json("page") END)), '[]')`,
+    })
+    .from(page);
 }
 
 /** The list's timestamp fields: JSON carries them as text, and a row holds them as dates. */
@@ -199,10 +211,28 @@ export const pageQuery = (db: Db, tenantId: string, query: ServerListQuery) =>
 export const countQuery = (db: Db, tenantId: string, query: ServerListQuery) =>
   bound(countSelect(db, query), listValues(tenantId, query));
 
-/** A page of the tenant's servers that match the query, in its order. */
-export async function listServerRows(db: Db, tenantId: string, query: ServerListQuery): Promise<ListRow[]> {
-  const [page] = await pageStatement(db, query).execute(listValues(tenantId, query));
-  return (page?.rows ?? []).map(fromJson);
+/** A row of a page with its stamp (see pageJsonSelect); null when the stamp was known. */
+export interface StampedRow {
+  stamp: string;
+  row: ListRow | null;
+}
+
+/**
+ * A page of the tenant's servers that match the query, in its order: each row with its stamp, and
+ * in full only where its stamp is not among `known` (the row changed, or was never read).
+ */
+export async function listStampedRows(
+  db: Db,
+  tenantId: string,
+  query: ServerListQuery,
+  known: readonly string[],
+): Promise<StampedRow[]> {
+  const [page] = await pageStatement(db, query).execute({ ...listValues(tenantId, query), known });
+  return (page?.rows ?? []).map(([stamp, json]) => {
+    if (!json) return { stamp, row: null };
+    delete json.stamp;
+    return { stamp, row: fromJson(json) };
+  });
 }
 
 /** How many of the tenant's servers match the query's filters. */

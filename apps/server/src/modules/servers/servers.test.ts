@@ -1,3 +1,4 @@
+import { ServerListQuery } from "@switchboard/shared";
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { as, createTenant, createTestApp, type Tenant, type TestApp } from "../../../test/app";
@@ -5,6 +6,7 @@ import { testDatabaseKinds } from "../../../test/db";
 import { queryRows } from "../../db/client";
 import { createSecretBox } from "../../lib/secrets";
 import { MASK } from "../audit/mask";
+import { listStampedRows } from "./repo";
 
 const URL_A = "http://127.0.0.1:9/mcp";
 
@@ -424,6 +426,69 @@ describe.each(testDatabaseKinds())("MCP servers API on %s", (kind) => {
 
       expect((await c({ method: "DELETE", url: `/mcp/servers/${id}` })).statusCode).toBe(204);
       expect([await total(""), await total("?enabled=false")]).toEqual([0, 0]);
+    });
+
+    it("shows every write at once, though rows that did not change are reused between lists", async () => {
+      const other = await createTenant(t.app);
+      const c = as(t.app, other.admin);
+      for (const name of ["one", "two", "three"]) {
+        const res = await c({
+          method: "POST",
+          url: "/mcp/servers",
+          payload: { name, url: URL_A, tags: ["x"] },
+        });
+        expect(res.statusCode).toBe(201);
+      }
+      const list = async () => {
+        const res = await c({ method: "GET", url: "/mcp/servers?tag=x&sort=name" });
+        expect(res.statusCode, res.body).toBe(200);
+        return res.json().items as Record<string, unknown>[];
+      };
+      const first = await list();
+      expect(await list()).toEqual(first);
+
+      // A check recorded by another instance, straight into the table, and an edit through the API.
+      await t.database.db.execute(
+        sql`UPDATE mcp_servers SET status = 'unhealthy', last_latency_ms = 777 WHERE tenant_id = ${other.orgId} AND name = 'one'`,
+      );
+      const three = first.find((s) => s.name === "three");
+      const edited = await c({
+        method: "PATCH",
+        url: `/mcp/servers/${three?.id}`,
+        payload: { description: "Edited" },
+      });
+      expect(edited.statusCode).toBe(200);
+      const after = await list();
+      expect(after.map((s) => [s.name, s.status, s.lastLatencyMs, s.description])).toEqual([
+        ["one", "unhealthy", 777, ""],
+        ["three", "unknown", null, "Edited"],
+        ["two", "unknown", null, ""],
+      ]);
+      expect(after[2]).toEqual(first.find((s) => s.name === "two"));
+      // What the list shows of each is what reading it alone shows, but its definitions.
+      for (const item of after) {
+        const one = await c({ method: "GET", url: `/mcp/servers/${item.id}` });
+        const { tools, prompts, resources, ...summary } = one.json();
+        expect(item).toEqual(summary);
+      }
+    });
+
+    it("reads in full only the rows whose stamps it was not sent", async () => {
+      const rows = (known: readonly string[]) =>
+        listStampedRows(t.database.db, lister.orgId, ServerListQuery.parse({ sort: "name" }), known);
+      const fresh = await rows([]);
+      expect(fresh.map((r) => r.row?.name)).toEqual(["alpha", "bravo", "charlie", "delta", "echo"]);
+      const stamps = fresh.map((r) => r.stamp);
+      expect((await rows(stamps)).map((r) => r.row)).toEqual([null, null, null, null, null]);
+
+      // Any write gives the row a new stamp, even one that sets what was there.
+      await t.database.db.execute(
+        sql`UPDATE mcp_servers SET status = status WHERE tenant_id = ${lister.orgId} AND name = 'charlie'`,
+      );
+      const again = await rows(stamps);
+      expect(again.map((r) => r.row?.name ?? null)).toEqual([null, null, "charlie", null, null]);
+      expect(again[2]?.stamp).not.toBe(stamps[2]);
+      expect(again[2]?.row).toEqual(fresh[2]?.row);
     });
 
     it.each([

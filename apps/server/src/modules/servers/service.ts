@@ -24,6 +24,7 @@ import { slotAtOrAfter } from "../health/schedule";
 import { PRIVATE_TARGETS_HINT, TargetRefused } from "../upstream/ssrf";
 import type { GuardTarget } from "../upstream/target";
 import * as repo from "./repo";
+import type { ServerSummaries } from "./summaries";
 import type { ServerTotals } from "./totals";
 
 /** The effects the server verbs need beside the core ones. */
@@ -33,6 +34,8 @@ export interface ServerDeps {
   guardTarget: GuardTarget;
   /** List totals, remembered until a change is published (LIST_TOTALS_CACHE_SECONDS at most). */
   serverTotals: ServerTotals;
+  /** The summaries of the pages listed last, reused for the rows that did not change. */
+  serverSummaries: ServerSummaries;
 }
 export type ServerContext = ServiceContext & ServerDeps;
 
@@ -118,11 +121,16 @@ export async function listServers({
   ctx: ServerContext;
   input: ServerListQuery;
 }): Promise<ServerPage> {
-  const [rows, total] = await Promise.all([
-    repo.listServerRows(ctx.db, ctx.tenantId, input),
+  const [items, total] = await Promise.all([
+    ctx.serverSummaries.page(
+      ctx.tenantId,
+      input,
+      (known) => repo.listStampedRows(ctx.db, ctx.tenantId, input, known),
+      toServerSummary,
+    ),
     ctx.serverTotals.total(ctx.tenantId, input, () => repo.countServers(ctx.db, ctx.tenantId, input)),
   ]);
-  return { items: rows.map(toServerSummary), page: input.page, pageSize: input.pageSize, total };
+  return { items, page: input.page, pageSize: input.pageSize, total };
 }
 
 /** The tenant's fleet at a glance: servers by health, and how late their checks run. Any member. */
