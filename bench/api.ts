@@ -1,26 +1,11 @@
-import { fork } from "node:child_process";
 import { cpus } from "node:os";
-import { fileURLToPath } from "node:url";
 import Fastify from "fastify";
 import { headersFor, seedServers, seedTenant, startBenchApp } from "./lib/app";
 import { type CpuSpent, startCpuMeter } from "./lib/cpu";
 import { type BenchDbKind, openBenchDatabase } from "./lib/database";
+import { load } from "./lib/load";
 import type { LoadResult, LoadScenario } from "./lib/load-worker";
 import { median, round } from "./lib/stats";
-
-const WORKER = fileURLToPath(new URL("./lib/load-worker.ts", import.meta.url));
-
-/** Runs one scenario in a separate process and returns what autocannon measured. */
-function load(scenario: LoadScenario): Promise<LoadResult> {
-  return new Promise((resolve, reject) => {
-    const child = fork(WORKER, { execArgv: ["--import", "tsx"] });
-    child.once("message", (m: { result?: LoadResult; error?: string }) =>
-      m.result ? resolve(m.result) : reject(new Error(m.error)),
-    );
-    child.once("exit", (code) => code !== 0 && reject(new Error(`load worker exited with ${code}`)));
-    child.send(scenario);
-  });
-}
 
 export interface ApiRow extends Omit<LoadResult, "loadCpuMs"> {
   endpoint: string;

@@ -4,6 +4,7 @@ import type { FleetOverview } from "../packages/shared/src/servers";
 import { startCpuMeter } from "./lib/cpu";
 import type { BenchDbKind } from "./lib/database";
 import { startFleet } from "./lib/fleet";
+import { load } from "./lib/load";
 import type { OpenLoopRequest, OpenLoopResult, OpenLoopSpec } from "./lib/open-loop";
 import { countsPerSecond, type PeakToMean, peakToMean } from "./lib/open-loop-stats";
 import { round } from "./lib/stats";
@@ -73,6 +74,17 @@ export interface SteadyRow {
   sendLagP99: number;
 }
 
+export interface SaturatedList {
+  connections: number;
+  seconds: number;
+  requestsPerSecond: number;
+  p99: number;
+  failed: number;
+  /** CPU ms per request: Switchboard's process (PGlite in it), and the load generator's. */
+  serverCpuMs: number;
+  loadCpuMs: number;
+}
+
 export interface SteadyResult {
   servers: number;
   fleet: number;
@@ -92,6 +104,12 @@ export interface SteadyResult {
   };
   /** Checks recorded per second over one interval of the steady state. */
   checks: PeakToMean;
+  /**
+   * The list page alone as fast as Switchboard serves it, the scheduler off (measured with the
+   * list rate): what a page costs when requests keep the process busy. At a low offered rate each
+   * request also pays for waking an idle process, which on a virtual machine is most of it.
+   */
+  listSaturated?: SaturatedList;
   /** The MCP servers' CPU ms per check in the steady state. */
   fleetCpuMsPerCheck: number;
 }
@@ -288,12 +306,45 @@ export async function benchSteady(kind: BenchDbKind, opts: SteadyOptions): Promi
       return row;
     };
 
+    /** The list page by a closed loop of 10 connections, as fast as it is answered. */
+    const saturate = async (): Promise<SaturatedList> => {
+      await settle();
+      const connections = 10;
+      const seconds = Math.min(opts.seconds, 20);
+      const cpu0 = await cpuMs();
+      const r = await load({
+        url,
+        connections,
+        durationSeconds: seconds,
+        kind: "random-path",
+        paths: list.flatMap((m) => m.paths),
+        sessions: setup.sessions,
+      });
+      const serverMs = (await cpuMs()) - cpu0;
+      const per = (ms: number) => (r.requests ? round(ms / r.requests, 3) : 0);
+      const saturated = {
+        connections,
+        seconds,
+        requestsPerSecond: r.requestsPerSecond,
+        p99: r.p99,
+        failed: r.errors + r.timeouts + r.non2xx,
+        serverCpuMs: per(serverMs),
+        loadCpuMs: per(r.loadCpuMs),
+      };
+      console.error(
+        `  steady ${kind}: scheduler off, list by ${connections} connections: ${saturated.requestsPerSecond} req/s, ` +
+          `p99 ${saturated.p99} ms, ${saturated.failed} failed, ${saturated.serverCpuMs} ms of server CPU a request`,
+      );
+      return saturated;
+    };
+
     // Warm-up, not reported: the JIT and the caches, as a running instance has them.
     await openLoop(spec(50, mix, 5)).result;
 
     const rows: SteadyRow[] = [];
     for (const rate of opts.rates) rows.push(await measure("scheduler off", "mix", rate));
     if (opts.listRate > 0) rows.push(await measure("scheduler off", "list", opts.listRate));
+    const listSaturated = opts.listRate > 0 ? await saturate() : undefined;
 
     // Catch-up: every check overdue at once, as after an outage, a restart or a bulk import.
     const { overdue } = await switchboard.ask<{ overdue: number }>({ type: "overdue" });
@@ -361,6 +412,7 @@ export async function benchSteady(kind: BenchDbKind, opts: SteadyOptions): Promi
       },
       checks: { ...checks, mean: round(checks.mean, 2), ratio: round(checks.ratio, 2) },
       fleetCpuMsPerCheck: allSteadyChecks ? round(fleetCpuMs / allSteadyChecks, 3) : 0,
+      ...(listSaturated ? { listSaturated } : {}),
     };
   } finally {
     await switchboard.ask({ type: "stop" }).catch(() => switchboard.kill());

@@ -411,28 +411,44 @@ describe("the benchmark's targets", () => {
     expect(met(stuck)["catch-up (10000 overdue): mix p99 < 200 ms at 100 req/s, 0 errors"]).toBe(false);
   });
 
-  it("hold embedded PGlite's list page to a p99 under 100 ms at 50 req/s in the steady state, and 3 ms of server CPU", () => {
+  it("hold embedded PGlite's list page to a p99 under 100 ms at 50 req/s in the steady state, and 3 ms of server CPU at saturation", () => {
     const list = (phase: SteadyRow["phase"], over: Partial<SteadyRow>) =>
       steadyRow(phase, 50, { load: "list", ...over });
-    const run = (p99: number, cpu: number, failures: Partial<SteadyRow> = {}): Run => ({
+    const saturated = (serverCpuMs: number, failed = 0) => ({
+      connections: 10,
+      seconds: 20,
+      requestsPerSecond: 400,
+      p99: 40,
+      failed,
+      serverCpuMs,
+      loadCpuMs: 0.3,
+    });
+    const run = (p99: number, cpu: number, failures: Partial<SteadyRow> = {}, failed = 0): Run => ({
       database: "pglite",
       steady: steady(
         [
-          list("scheduler off", { serverCpuMs: cpu }),
+          // At 50 req/s a request pays for waking the idle process too: reported, not the target.
+          list("scheduler off", { serverCpuMs: 6 }),
           list("steady state", { p99, ...failures }),
           // The mix's latency targets are PostgreSQL's: on PGlite its rows are reported only.
           steadyRow("steady state", 200, { p99: 900 }),
         ],
-        { servers: 2000 },
+        { servers: 2000, listSaturated: saturated(cpu, failed) },
       ),
     });
     const listTarget = "steady state (2000 servers): list page p99 < 100 ms at 50 req/s, 0 errors";
-    const cpuTarget = "list page ≤ 3 ms of server CPU a request (2000 servers, scheduler off, 50 req/s)";
+    const cpuTarget =
+      "list page ≤ 3 ms of server CPU a request (2000 servers, scheduler off, as fast as 10 connections ask)";
     expect(met(run(99, 3))).toMatchObject({ [listTarget]: true, [cpuTarget]: true });
     expect(met(run(100, 3.01))).toMatchObject({ [listTarget]: false, [cpuTarget]: false });
+    expect(met(run(20, 1, {}, 1))).toMatchObject({ [listTarget]: true, [cpuTarget]: false });
     expect(met(run(20, 1, { non2xx: 1 }))).toMatchObject({ [listTarget]: false });
     expect(Object.keys(met(run(20, 1)))).not.toContain(
       "steady state (2000 servers): mix p99 < 50 ms at 200 req/s, 0 errors",
+    );
+    const cpu = targetsOf(run(20, 2.5), machine).find((t) => t.target === cpuTarget);
+    expect(cpu?.measured).toBe(
+      "2.5 ms at 400 req/s, 0 failed; 6 ms at 50 req/s, waking the idle process included",
     );
   });
 });

@@ -280,12 +280,18 @@ function targetsOfSteady(
         list.p99 < 100 && failed(list) === 0,
         steadyBound(list, cores),
       );
+    // Measured as the issue's 13 ms was (a core's worth of requests/s at saturation); at a low
+    // offered rate each request also pays for waking an idle process, reported beside it.
+    const saturated = steady.listSaturated;
     const quiet = steady.rows.find((r) => r.phase === "scheduler off" && r.load === "list");
-    if (quiet)
+    if (saturated)
       add(
-        `list page ≤ 3 ms of server CPU a request (${n}, scheduler off, ${quiet.offeredRps} req/s)`,
-        `${quiet.serverCpuMs} ms`,
-        quiet.serverCpuMs <= 3,
+        `list page ≤ 3 ms of server CPU a request (${n}, scheduler off, as fast as ${saturated.connections} connections ask)`,
+        `${saturated.serverCpuMs} ms at ${saturated.requestsPerSecond} req/s, ${saturated.failed} failed` +
+          (quiet
+            ? `; ${quiet.serverCpuMs} ms at ${quiet.offeredRps} req/s, waking the idle process included`
+            : ""),
+        saturated.serverCpuMs <= 3 && saturated.failed === 0,
       );
   }
 }
