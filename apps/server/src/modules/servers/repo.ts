@@ -143,18 +143,15 @@ function pageSelect(db: Db, query: ServerListQuery) {
  * page's order (a sorted subquery feeds the aggregate in its order). The driver then decodes one
  * value instead of a field per column per row: decoding fields one by one was most of a list's
  * CPU on PGlite, and a large share on PostgreSQL. A row's stamp is its id and the transaction that
- * wrote its version (`xmin`), so it changes with every write; a row whose stamp is in `known` comes
- * as null, since the caller already holds it: building and decoding rows that did not change was
- * most of what was left.
+ * wrote its version (`xmin`), so it changes with every write. A row whose stamp is in `known` comes
+ * as null, since the caller already holds it; the others are read by id, in the statement's
+ * snapshot: rows that did not change are neither built nor decoded, and their tool sets (stored
+ * out of line when large) are not read to be counted.
  */
 function pageJsonSelect(db: Db, query: ServerListQuery) {
-  // Each field named as the row names it, so that the database's JSON needs no renaming.
-  const named = Object.fromEntries(
-    Object.entries(LIST_COLUMNS).map(([key, column]) => [key, sql`${column}`.as(key)]),
-  );
   const page = db
     .select({
-      ...named,
+      id: sql<string>`${mcpServers.id}`.as("id"),
       stamp: sql<string>`${mcpServers.id}::text || ':' || ${mcpServers}.xmin::text`.as("stamp"),
     })
     .from(mcpServers)
@@ -163,11 +160,17 @@ function pageJsonSelect(db: Db, query: ServerListQuery) {
     .limit(value("limit"))
     .offset(value("offset"))
     .as("page");
+  // Each field named as the row names it, so that the database's JSON needs no renaming.
+  const named = Object.fromEntries(
+    Object.entries(LIST_COLUMNS).map(([key, column]) => [key, sql`${column}`.as(key)]),
+  );
+  const row = db.select(named).from(mcpServers).where(eq(mcpServers.id, sql`"page"."id"`));
   const known = sql`${sql.placeholder("known")}::text[]`;
   return db
     .select({
-      rows: sql<[string, Record<string, unknown> | null][]>`coalesce(json_agg(json_build_array(
-        "page"."stamp", CASE WHEN "page"."stamp" = ANY(${known}) THEN NULL ELSE to_json("page") END)), '[]')`,
+      rows: sql<[string, Record<string, unknown> | null][]>`coalesce(json_agg(json_build_array("page"."stamp",
+        CASE WHEN "page"."stamp" = ANY(${known}) THEN NULL ELSE (SELECT to_json("row") FROM (${row}) "row") END
+      )), '[]')`,
     })
     .from(page);
 }
@@ -228,11 +231,7 @@ export async function listStampedRows(
   known: readonly string[],
 ): Promise<StampedRow[]> {
   const [page] = await pageStatement(db, query).execute({ ...listValues(tenantId, query), known });
-  return (page?.rows ?? []).map(([stamp, json]) => {
-    if (!json) return { stamp, row: null };
-    delete json.stamp;
-    return { stamp, row: fromJson(json) };
-  });
+  return (page?.rows ?? []).map(([stamp, json]) => ({ stamp, row: json ? fromJson(json) : null }));
 }
 
 /** How many of the tenant's servers match the query's filters. */
