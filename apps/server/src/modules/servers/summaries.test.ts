@@ -37,6 +37,10 @@ describe("list summaries", () => {
     expect(second.map((s) => s.name)).toEqual(["a", "b", "c"]);
     expect(second[0]).toBe(first[0]);
     expect(second[1]).not.toBe(first[1]);
+    // Shared by every answer that lists it, so no one may change it.
+    expect(() => {
+      (second[0] as { name: string }).name = "changed";
+    }).toThrow(TypeError);
   });
 
   it("keeps tenants and queries apart", async () => {

@@ -15,6 +15,15 @@ export interface ServerSummaries {
   ): Promise<ServerSummary[]>;
 }
 
+/** Frozen through and through: a summary is shared by every answer that lists it. */
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === "object" && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}
+
 /**
  * Remembers the summaries of the pages read last, each under the stamp of the row version it was
  * made from (see repo's pageJsonSelect), so that reading a page again builds, decodes and
@@ -37,7 +46,7 @@ export function createServerSummaries({ maxRows = 20_000 }: { maxRows?: number }
       const rows = await read([...held.keys()]);
       const page = new Map<string, ServerSummary>();
       for (const { stamp, row } of rows) {
-        const summary = row ? summarize(row) : held.get(stamp);
+        const summary = row ? deepFreeze(summarize(row)) : held.get(stamp);
         // The database leaves out only the rows whose stamps it was sent, all of them held.
         if (!summary) throw new Error(`The list left out a row it was not sent (${stamp})`);
         page.set(stamp, summary);
