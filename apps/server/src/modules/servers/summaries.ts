@@ -33,7 +33,7 @@ function deepFreeze<T>(value: T): T {
  * used again after a database is restored to an earlier point: restart Switchboard after one).
  * `maxRows` bounds the summaries kept over all pages.
  */
-export function createServerSummaries({ maxRows = 20_000 }: { maxRows?: number } = {}): ServerSummaries {
+export function createServerSummaries({ maxRows = 10_000 }: { maxRows?: number } = {}): ServerSummaries {
   const pages = new LRUCache<string, Map<string, ServerSummary>>({
     maxSize: maxRows,
     sizeCalculation: (page) => Math.max(1, page.size),
