@@ -128,16 +128,6 @@ function pageOrder(query: ServerListQuery): SQL[] {
   return [order, ...(field === "name" ? [] : [sql`${mcpServers.name} ASC`])];
 }
 
-function pageSelect(db: Db, query: ServerListQuery) {
-  return db
-    .select(LIST_COLUMNS)
-    .from(mcpServers)
-    .where(listFilter(query))
-    .orderBy(...pageOrder(query))
-    .limit(value("limit"))
-    .offset(value("offset"));
-}
-
 /**
  * A page as one JSON array the database builds, `[[stamp, { id, name, … } | null], …]` in the
  * page's order (a sorted subquery feeds the aggregate in its order). The driver then decodes one
@@ -208,9 +198,9 @@ const bound = (query: { toSQL(): { sql: string; params: unknown[] } }, values: R
   },
 });
 
-/** The statements a list runs, with its values: for tests that EXPLAIN them. */
+/** The statements a list runs, with its values (no row known: all read in full): for tests that EXPLAIN them. */
 export const pageQuery = (db: Db, tenantId: string, query: ServerListQuery) =>
-  bound(pageSelect(db, query), listValues(tenantId, query));
+  bound(pageJsonSelect(db, query), { ...listValues(tenantId, query), known: [] });
 export const countQuery = (db: Db, tenantId: string, query: ServerListQuery) =>
   bound(countSelect(db, query), listValues(tenantId, query));
 
