@@ -4,12 +4,12 @@ import { fileURLToPath } from "node:url";
 import type { BenchDbKind } from "./lib/database";
 import { startFleet } from "./lib/fleet";
 import type { GatewayServerCommand } from "./lib/gateway-server";
+import { load } from "./lib/load";
 import type { LoadResult, LoadScenario } from "./lib/load-worker";
 import type { MemorySample } from "./lib/memory";
 import { memoryTrend } from "./lib/memory";
 import { median, round } from "./lib/stats";
 
-const WORKER = fileURLToPath(new URL("./lib/load-worker.ts", import.meta.url));
 const SERVER = fileURLToPath(new URL("./lib/gateway-server.ts", import.meta.url));
 
 /** The call every client makes: the echo tool of a stateless MCP server that answers JSON. */
@@ -91,18 +91,6 @@ export interface SoakResult {
 export interface GatewayResult {
   rows: GatewayRow[];
   soak: SoakResult | null;
-}
-
-/** Runs one scenario in a separate process and returns what it measured. */
-export function load(scenario: LoadScenario): Promise<LoadResult> {
-  return new Promise((resolve, reject) => {
-    const child = fork(WORKER, { execArgv: ["--import", "tsx"] });
-    child.once("message", (m: { result?: LoadResult; error?: string }) =>
-      m.result ? resolve(m.result) : reject(new Error(m.error)),
-    );
-    child.once("exit", (code) => code !== 0 && reject(new Error(`load worker exited with ${code}`)));
-    child.send(scenario);
-  });
 }
 
 /** Switchboard's own process (lib/gateway-server.ts): `ask` sends a command and awaits its answer. */

@@ -1,7 +1,8 @@
-import { CALL, checkCall, failures, load, MCP_HEADERS, startSwitchboard } from "./gateway";
+import { CALL, checkCall, failures, MCP_HEADERS, startSwitchboard } from "./gateway";
 import type { BenchDbKind } from "./lib/database";
 import { startFleet } from "./lib/fleet";
 import type { GatewaySetup } from "./lib/gateway-server";
+import { load } from "./lib/load";
 import type { LoadResult, LoadScenario } from "./lib/load-worker";
 import { median, round } from "./lib/stats";
 
