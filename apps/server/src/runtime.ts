@@ -301,6 +301,7 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
             degradedMs: config.probe.degradedMs,
             maxBodyBytes: config.probe.maxBodyBytes,
             allowPrivate: config.probe.allowPrivate,
+            nice: config.scheduler.probeNice,
           },
           log,
         )
