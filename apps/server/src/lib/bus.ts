@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { EventEmitter } from "node:events";
-import type { ServerEvent } from "@switchboard/shared";
+import type { ServerEvent, ServerListQuery } from "@switchboard/shared";
 import { Redis } from "ioredis";
 import type { Logger } from "./log";
 
@@ -9,9 +9,19 @@ import type { Logger } from "./log";
  * Only a `public` event may reach a browser, and only the organization's own: the events socket
  * forwards nothing else.
  */
+/** A filter of the server list, whose counts are remembered apart (modules/servers/totals.ts). */
+export type ListFilter = keyof Pick<
+  ServerListQuery,
+  "status" | "transport" | "enabled" | "drifted" | "tag" | "q"
+>;
+
 export type InternalEvent =
-  /** A change the organization's dashboards are told about (the `/mcp/events` wire format). */
-  | { type: "public"; tenantId: string; event: ServerEvent }
+  /**
+   * A change the organization's dashboards are told about (the `/mcp/events` wire format), with
+   * the list filters whose counts it can move when the publisher knows them (never sent to a
+   * browser).
+   */
+  | { type: "public"; tenantId: string; event: ServerEvent; moved?: ListFilter[] }
   /** A key stopped working: every instance forgets what it remembered of it. */
   | { type: "api_key.revoked"; tenantId: string; keyId: string }
   /** An organization is gone, with everything that was its own. */
@@ -45,9 +55,10 @@ export async function publishPublic(
   log: Logger,
   tenantId: string,
   event: ServerEvent,
+  moved?: ListFilter[],
 ): Promise<void> {
   await bus
-    .publish({ type: "public", tenantId, event })
+    .publish({ type: "public", tenantId, event, ...(moved ? { moved } : {}) })
     .catch((err: unknown) => log.warn({ err, event: event.type }, "could not publish event"));
 }
 

@@ -428,6 +428,42 @@ describe.each(testDatabaseKinds())("MCP servers API on %s", (kind) => {
       expect([await total(""), await total("?enabled=false")]).toEqual([0, 0]);
     });
 
+    it("counts again after an edit only the totals that edit can move", async () => {
+      const other = await createTenant(t.app);
+      const c = as(t.app, other.admin);
+      const ids: string[] = [];
+      for (const name of ["red-one", "red-two", "plain"]) {
+        const res = await c({
+          method: "POST",
+          url: "/mcp/servers",
+          payload: { name, url: URL_A, tags: name === "plain" ? [] : ["red"] },
+        });
+        expect(res.statusCode).toBe(201);
+        ids.push(res.json().id);
+      }
+      const total = async (query: string) =>
+        (await c({ method: "GET", url: `/mcp/servers${query}` })).json().total as number;
+      expect([await total("?tag=red"), await total("?q=red"), await total("")]).toEqual([2, 2, 3]);
+
+      // A change no event tells of (the totals' time to live bounds what it can cost) shows where
+      // a count was made again and where the one remembered was reused.
+      await t.database.db.execute(
+        sql`UPDATE mcp_servers SET tags = '{}', name = 'renamed', display_name = 'Renamed' WHERE tenant_id = ${other.orgId} AND name = 'red-one'`,
+      );
+      const described = await c({
+        method: "PATCH",
+        url: `/mcp/servers/${ids[2]}`,
+        payload: { description: "Edited" },
+      });
+      expect(described.statusCode).toBe(200);
+      // A description moves searches only: those are counted again, the count by tag is reused.
+      expect([await total("?tag=red"), await total("?q=red"), await total("")]).toEqual([2, 1, 3]);
+
+      const tagged = await c({ method: "PATCH", url: `/mcp/servers/${ids[2]}`, payload: { tags: ["blue"] } });
+      expect(tagged.statusCode).toBe(200);
+      expect([await total("?tag=red"), await total("?tag=blue"), await total("")]).toEqual([1, 1, 3]);
+    });
+
     it("shows every write at once, though rows that did not change are reused between lists", async () => {
       const other = await createTenant(t.app);
       const c = as(t.app, other.admin);

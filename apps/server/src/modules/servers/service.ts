@@ -12,7 +12,7 @@ import {
 } from "@switchboard/shared";
 import { isUniqueViolation } from "../../db/errors";
 import type { DeclaredHeader, ServerRow, StoredHeader } from "../../db/schema";
-import { publishPublic } from "../../lib/bus";
+import { type ListFilter, publishPublic } from "../../lib/bus";
 import type { ServiceContext } from "../../lib/context";
 import { AppError, notFound } from "../../lib/errors";
 import { assertManager } from "../../lib/roles";
@@ -25,7 +25,7 @@ import { PRIVATE_TARGETS_HINT, TargetRefused } from "../upstream/ssrf";
 import type { GuardTarget } from "../upstream/target";
 import * as repo from "./repo";
 import type { ServerSummaries } from "./summaries";
-import type { ServerTotals } from "./totals";
+import { filtersMoved, type ServerTotals } from "./totals";
 
 /** The effects the server verbs need beside the core ones. */
 export interface ServerDeps {
@@ -76,8 +76,8 @@ async function guardUrl(ctx: ServerContext, url: string): Promise<void> {
 }
 
 /** Tells the tenant's dashboards once the change is committed. */
-const publish = (ctx: ServiceContext, event: ServerEvent) =>
-  afterCommit(ctx, () => publishPublic(ctx.bus, ctx.log, ctx.tenantId, event));
+const publish = (ctx: ServiceContext, event: ServerEvent, moved?: ListFilter[]) =>
+  afterCommit(ctx, () => publishPublic(ctx.bus, ctx.log, ctx.tenantId, event, moved));
 
 /** Tells the dashboards of a change another module made to a server (its tools approved, say). */
 export const publishServerUpdated = (ctx: ServiceContext, server: Server) =>
@@ -244,7 +244,7 @@ export async function updateServer({
   const data = UpdateServerInput.parse(input);
   if (data.url) await guardUrl(ctx, data.url);
   try {
-    const row = await withTransaction(ctx, async (ctx) => {
+    const { before, row } = await withTransaction(ctx, async (ctx) => {
       const before = await requireServer(ctx, id, { lock: true });
       if (ifMatch !== undefined && ifMatch !== before.version) {
         throw new AppError(
@@ -280,10 +280,11 @@ export async function updateServer({
         target: { type: "server", id },
         changes: rotated.length ? { ...changed, headerValuesChanged: rotated } : changed,
       });
-      return after;
+      return { before, row: after };
     });
     const server = toServerDto(row);
-    await publish(ctx, { type: "server.updated", server });
+    // Only the list counts this edit can move are counted again (a description: searches only).
+    await publish(ctx, { type: "server.updated", server }, filtersMoved(before, row));
     return server;
   } catch (err) {
     if (isUniqueViolation(err, "mcp_servers_tenant_name_uq")) throw duplicateName(data.name ?? "");

@@ -1,7 +1,7 @@
 import type { ServerEvent, ServerListQuery } from "@switchboard/shared";
 import { describe, expect, it } from "vitest";
 import { createMemoryBus } from "../../lib/bus";
-import { createServerTotals } from "./totals";
+import { createServerTotals, type FilteredFields, filtersMoved } from "./totals";
 
 const query = (filters: Partial<ServerListQuery> = {}): ServerListQuery => ({
   page: 1,
@@ -102,10 +102,75 @@ describe("list totals", () => {
     expect(await totals.total("t1", query({ status: "healthy" }), healthy.run)).toBe(4);
     expect(healthy.calls).toBe(1);
 
+    const all = counter(10);
+    await totals.total("t1", query(), all.run);
     healthy.value = 3;
     await events.publish({ type: "public", tenantId: "t1", event: health("unhealthy", "healthy") });
     expect(await totals.total("t1", query({ status: "healthy" }), healthy.run)).toBe(3);
     expect(healthy.calls).toBe(2);
+    // A status moves no count that does not filter by status.
+    expect(await totals.total("t1", query(), all.run)).toBe(10);
+    expect(all.calls).toBe(1);
+  });
+
+  it("retires only the counts that filter by what an edit moved, and all of them when it does not say", async () => {
+    now = 1000;
+    const { events, totals } = setup();
+    const byTag = counter(2);
+    const bySearch = counter(3);
+    const all = counter(9);
+    const ask = () =>
+      Promise.all([
+        totals.total("t1", query({ tag: "red" }), byTag.run),
+        totals.total("t1", query({ q: "red", tag: undefined }), bySearch.run),
+        totals.total("t1", query(), all.run),
+      ]);
+    await ask();
+    const server = {} as Extract<ServerEvent, { type: "server.updated" }>["server"];
+    const updated = { type: "server.updated", server } as const;
+
+    await events.publish({ type: "public", tenantId: "t1", event: updated, moved: ["q"] });
+    await ask();
+    expect([byTag.calls, bySearch.calls, all.calls]).toEqual([1, 2, 1]);
+
+    await events.publish({ type: "public", tenantId: "t1", event: updated, moved: ["tag", "q"] });
+    await ask();
+    expect([byTag.calls, bySearch.calls, all.calls]).toEqual([2, 3, 1]);
+
+    await events.publish({ type: "public", tenantId: "t1", event: updated, moved: [] });
+    await ask();
+    expect([byTag.calls, bySearch.calls, all.calls]).toEqual([2, 3, 1]);
+
+    // No word of what moved (another module's edit, a server created): every count goes.
+    await events.publish({ type: "public", tenantId: "t1", event: updated });
+    await ask();
+    expect([byTag.calls, bySearch.calls, all.calls]).toEqual([3, 4, 2]);
+  });
+
+  it("names the filters an edit moves", () => {
+    const before: FilteredFields = {
+      status: "healthy",
+      transport: "streamable-http",
+      enabled: true,
+      toolsDrifted: false,
+      tags: ["a", "b"],
+      name: "one",
+      displayName: "One",
+      description: "",
+    };
+    expect(filtersMoved(before, { ...before })).toEqual([]);
+    expect(filtersMoved(before, { ...before, tags: ["b", "a"] })).toEqual([]);
+    expect(filtersMoved(before, { ...before, description: "new" })).toEqual(["q"]);
+    expect(filtersMoved(before, { ...before, displayName: "Uno" })).toEqual(["q"]);
+    expect(filtersMoved(before, { ...before, tags: ["a"] })).toEqual(["tag", "q"]);
+    expect(filtersMoved(before, { ...before, enabled: false, transport: "sse" })).toEqual([
+      "transport",
+      "enabled",
+    ]);
+    expect(filtersMoved(before, { ...before, status: "unknown", toolsDrifted: true })).toEqual([
+      "status",
+      "drifted",
+    ]);
   });
 
   it("does not remember a count that failed", async () => {

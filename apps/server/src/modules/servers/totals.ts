@@ -1,6 +1,6 @@
-import type { ServerEvent, ServerListQuery } from "@switchboard/shared";
+import type { ServerListQuery } from "@switchboard/shared";
 import { LRUCache } from "lru-cache";
-import type { EventBus } from "../../lib/bus";
+import type { EventBus, InternalEvent, ListFilter } from "../../lib/bus";
 
 /** Counts the tenant's servers that match a list's filters (sort and page play no part). */
 export type CountServers = () => Promise<number>;
@@ -11,16 +11,71 @@ export interface ServerTotals {
   close(): void;
 }
 
-/** Whether an event can move a count: anything but a health check that kept its status. */
-const movesCounts = (event: ServerEvent) =>
-  event.type !== "health.changed" || event.status !== event.previousStatus;
+const FILTERS = ["status", "transport", "enabled", "drifted", "tag", "q"] as const satisfies ListFilter[];
+
+/** What a server is filtered by, as a row has it (servers/repo.ts), before and after a change. */
+export interface FilteredFields {
+  status: string;
+  transport: string;
+  enabled: boolean;
+  toolsDrifted: boolean;
+  tags: string[];
+  name: string;
+  displayName: string;
+  description: string;
+}
+
+/**
+ * The filters whose counts a change of one server can move. A search matches its name, display
+ * name, description and tags; a tag, the set of its tags, whatever their order.
+ */
+export function filtersMoved(before: FilteredFields, after: FilteredFields): ListFilter[] {
+  const tags = (f: FilteredFields) => [...f.tags].sort().join("\n");
+  const moved: Record<ListFilter, boolean> = {
+    status: before.status !== after.status,
+    transport: before.transport !== after.transport,
+    enabled: before.enabled !== after.enabled,
+    drifted: before.toolsDrifted !== after.toolsDrifted,
+    tag: tags(before) !== tags(after),
+    q:
+      tags(before) !== tags(after) ||
+      before.name !== after.name ||
+      before.displayName !== after.displayName ||
+      before.description !== after.description,
+  };
+  return FILTERS.filter((f) => moved[f]);
+}
+
+/**
+ * Which counts an event can move: `all` of them (a server created or deleted, or a change that
+ * does not say what it moved), or only those that filter by the ones named.
+ */
+function moves(e: InternalEvent & { type: "public" }): "all" | readonly ListFilter[] {
+  const { event } = e;
+  switch (event.type) {
+    case "health.changed":
+      return event.status === event.previousStatus ? [] : ["status"];
+    case "tools.drifted":
+      return ["drifted"];
+    case "server.updated":
+      return e.moved ?? "all";
+    default:
+      return "all";
+  }
+}
+
+/** Per tenant, how often its counts were retired: all at once, and by filter. */
+type Generations = { all: number } & Record<ListFilter, number>;
+const fresh = (): Generations => ({ all: 0, status: 0, transport: 0, enabled: 0, drifted: 0, tag: 0, q: 0 });
 
 /**
  * Remembers list totals for a few seconds, so that a hundred people on the same view cost one
  * count, not a hundred. Every change that can move a count (a server created, edited or deleted,
  * a health status that changes) is published on the event bus, by every instance when it runs
  * on Redis; hearing one starts a new generation of the tenant's totals, so the next list counts
- * afresh. `ttlMs` bounds what a missed event can cost; 0 turns the cache off.
+ * afresh. A change retires only the counts it can move: editing a server's description leaves
+ * the counts by tag alone, and a health check that changes a status only the counts by status.
+ * `ttlMs` bounds what a missed event can cost; 0 turns the cache off.
  */
 export function createServerTotals({
   bus,
@@ -36,7 +91,7 @@ export function createServerTotals({
 }): ServerTotals {
   if (ttlMs <= 0) return { total: (_tenantId, _query, count) => count(), close: () => {} };
 
-  const generations = new LRUCache<string, number>({ max });
+  const generations = new LRUCache<string, Generations>({ max });
   const totals = new LRUCache<string, number, CountServers>({
     max,
     ttl: ttlMs,
@@ -45,23 +100,25 @@ export function createServerTotals({
     fetchMethod: (_key, _stale, { context }) => context(),
   });
   const unsubscribe = bus.subscribe((e) => {
-    if (e.type === "public" && movesCounts(e.event))
-      generations.set(e.tenantId, (generations.get(e.tenantId) ?? 0) + 1);
+    if (e.type !== "public") return;
+    const moved = moves(e);
+    if (moved.length === 0) return;
+    const g = { ...(generations.get(e.tenantId) ?? fresh()) };
+    if (moved === "all") g.all++;
+    else for (const f of moved) g[f]++;
+    generations.set(e.tenantId, g);
   });
 
   return {
-    async total(tenantId, { status, transport, enabled, drifted, tag, q }, count) {
-      // The generation is read before counting: a count that overlaps a change is filed under
-      // the generation it started in, which that change has already retired.
+    async total(tenantId, query, count) {
+      // The generations are read before counting: a count that overlaps a change is filed under
+      // the generations it started in, which that change has already retired. A filter not used
+      // is null in the key, whatever its generation.
+      const g = generations.get(tenantId) ?? fresh();
       const key = JSON.stringify([
         tenantId,
-        generations.get(tenantId) ?? 0,
-        status,
-        transport,
-        enabled,
-        drifted,
-        tag,
-        q,
+        g.all,
+        ...FILTERS.map((f) => (query[f] === undefined ? null : [g[f], query[f]])),
       ]);
       const n = await totals.fetch(key, { context: count });
       return n ?? count();
