@@ -4,17 +4,17 @@ import type { ServerEvent, ServerListQuery } from "@switchboard/shared";
 import { Redis } from "ioredis";
 import type { Logger } from "./log";
 
-/**
- * What the parts of Switchboard tell each other, on one instance or (with Redis) on all of them.
- * Only a `public` event may reach a browser, and only the organization's own: the events socket
- * forwards nothing else.
- */
 /** A filter of the server list, whose counts are remembered apart (modules/servers/totals.ts). */
 export type ListFilter = keyof Pick<
   ServerListQuery,
   "status" | "transport" | "enabled" | "drifted" | "tag" | "q"
 >;
 
+/**
+ * What the parts of Switchboard tell each other, on one instance or (with Redis) on all of them.
+ * Only a `public` event may reach a browser, and only the organization's own: the events socket
+ * forwards nothing else.
+ */
 export type InternalEvent =
   /**
    * A change the organization's dashboards are told about (the `/mcp/events` wire format), with

@@ -103,14 +103,19 @@ describe("list totals", () => {
     expect(healthy.calls).toBe(1);
 
     const all = counter(10);
+    const drifted = counter(1);
     await totals.total("t1", query(), all.run);
+    await totals.total("t1", query({ drifted: true }), drifted.run);
     healthy.value = 3;
     await events.publish({ type: "public", tenantId: "t1", event: health("unhealthy", "healthy") });
     expect(await totals.total("t1", query({ status: "healthy" }), healthy.run)).toBe(3);
     expect(healthy.calls).toBe(2);
-    // A status moves no count that does not filter by status.
+    // A status moves no count that does not filter by status (or by drift: the same check may
+    // have found the tools back as approved).
     expect(await totals.total("t1", query(), all.run)).toBe(10);
     expect(all.calls).toBe(1);
+    await totals.total("t1", query({ drifted: true }), drifted.run);
+    expect(drifted.calls).toBe(2);
   });
 
   it("retires only the counts that filter by what an edit moved, and all of them when it does not say", async () => {

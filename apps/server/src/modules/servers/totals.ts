@@ -54,7 +54,8 @@ function moves(e: InternalEvent & { type: "public" }): "all" | readonly ListFilt
   const { event } = e;
   switch (event.type) {
     case "health.changed":
-      return event.status === event.previousStatus ? [] : ["status"];
+      // The check that changed a status may also have found the tools back as approved.
+      return event.status === event.previousStatus ? [] : ["status", "drifted"];
     case "tools.drifted":
       return ["drifted"];
     case "server.updated":
@@ -74,7 +75,8 @@ const fresh = (): Generations => ({ all: 0, status: 0, transport: 0, enabled: 0,
  * a health status that changes) is published on the event bus, by every instance when it runs
  * on Redis; hearing one starts a new generation of the tenant's totals, so the next list counts
  * afresh. A change retires only the counts it can move: editing a server's description leaves
- * the counts by tag alone, and a health check that changes a status only the counts by status.
+ * the counts by tag alone, and a health check that changes a status only the counts by status
+ * (and by drift).
  * `ttlMs` bounds what a missed event can cost; 0 turns the cache off.
  */
 export function createServerTotals({
