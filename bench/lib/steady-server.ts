@@ -84,12 +84,10 @@ async function startWorkers(count: number): Promise<{ url: string }> {
 
 async function setup(command: Extract<SteadyServerCommand, { type: "setup" }>): Promise<SteadySetup> {
   database = await openBenchDatabase(command.kind, "steady");
-  // SCHEDULER_MAX_RATE fixes the catch-up's pace, SCHEDULER_IDLE_MS the claims' step and
-  // SCHEDULER_PROBE_NICE the probe thread's priority (to compare them with the defaults).
+  // SCHEDULER_MAX_RATE fixes the catch-up's pace, SCHEDULER_IDLE_MS the claims' step (to compare
+  // them with the defaults).
   const tuned = Object.fromEntries(
-    ["SCHEDULER_MAX_RATE", "SCHEDULER_IDLE_MS", "SCHEDULER_PROBE_NICE"].flatMap((k) =>
-      process.env[k] ? [[k, process.env[k]]] : [],
-    ),
+    ["SCHEDULER_MAX_RATE", "SCHEDULER_IDLE_MS"].flatMap((k) => (process.env[k] ? [[k, process.env[k]]] : [])),
   );
   const config = await benchConfig({ SCHEDULER: "off", ...tuned });
   const started = await startServer(config, { database, logStream: { write: () => {} } }, { migrate: false });

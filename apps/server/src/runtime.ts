@@ -301,7 +301,6 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
             degradedMs: config.probe.degradedMs,
             maxBodyBytes: config.probe.maxBodyBytes,
             allowPrivate: config.probe.allowPrivate,
-            nice: config.scheduler.probeNice,
           },
           log,
         )

@@ -1,5 +1,3 @@
-import { readdirSync, readFileSync } from "node:fs";
-import { getPriority } from "node:os";
 import { isMainThread } from "node:worker_threads";
 import { sql } from "drizzle-orm";
 import pino from "pino";
@@ -10,15 +8,7 @@ import { createJobs } from "../../jobs";
 import { createThreadProber } from "./probe-thread";
 
 const log = pino({ level: "silent" });
-const options = { timeoutMs: 5000, degradedMs: 4000, maxBodyBytes: 1 << 20, allowPrivate: true, nice: 0 };
-
-/** The nice value of each thread of this process, as Linux reports it (field 19 of its stat). */
-function threadNices(): number[] {
-  return readdirSync("/proc/self/task").map((tid) => {
-    const stat = readFileSync(`/proc/self/task/${tid}/stat`, "utf8");
-    return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[16]);
-  });
-}
+const options = { timeoutMs: 5000, degradedMs: 4000, maxBodyBytes: 1 << 20, allowPrivate: true };
 
 // A thread started from TypeScript source compiles its modules first: seconds on a loaded machine.
 describe("the probe thread", { timeout: 90_000 }, () => {
@@ -55,26 +45,6 @@ describe("the probe thread", { timeout: 90_000 }, () => {
       await thread.close();
     }
   });
-
-  it.runIf(process.platform === "linux")(
-    "lowers the thread's own CPU priority by `nice`, and no other thread's",
-    async () => {
-      const base = getPriority();
-      const lowered = Math.min(19, base + 7);
-      const count = () => threadNices().filter((n) => n === lowered).length;
-      const before = count();
-      const thread = createThreadProber({ ...options, nice: 7 }, log);
-      try {
-        const result = await thread.probe({ url: mcp.url, transport: "streamable-http", headers: {} });
-        expect(result.status).toBe("healthy");
-        expect(count()).toBe(before + 1);
-        expect(getPriority()).toBe(base); // the process (its main thread) keeps its own
-      } finally {
-        await thread.close();
-      }
-      expect(count()).toBe(before);
-    },
-  );
 
   it("starts a new thread for the next probe once one has stopped", async () => {
     const thread = createThreadProber(options, log);

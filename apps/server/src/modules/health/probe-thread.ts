@@ -8,8 +8,6 @@ export interface ProbeThreadOptions {
   degradedMs: number;
   maxBodyBytes: number;
   allowPrivate: boolean;
-  /** How much the thread lowers its own CPU priority (nice) on Linux; 0 leaves it as the process's. */
-  nice: number;
 }
 
 /** A probe asked of the thread, and its answer. */

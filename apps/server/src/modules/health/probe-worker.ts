@@ -1,4 +1,3 @@
-import { getPriority, setPriority } from "node:os";
 import { parentPort, workerData } from "node:worker_threads";
 import { createUpstreamDispatcher } from "../upstream/dispatcher";
 import { createProber, type ProbeResult } from "./probe";
@@ -10,17 +9,6 @@ import type { ProbeRequest, ProbeThreadOptions } from "./probe-thread";
  * opened, and nothing of them is kept past the probe.
  */
 const options = workerData as ProbeThreadOptions;
-
-// Linux keeps a nice value per thread (pid 0 is the calling thread): lowered here, the probes take
-// the CPU the API's threads leave, rather than an equal share of it, when the machine is busy.
-// Elsewhere it would apply to the whole process, API included, so it is left alone.
-if (options.nice > 0 && process.platform === "linux") {
-  try {
-    setPriority(0, Math.min(19, getPriority(0) + options.nice));
-  } catch {
-    // A sandbox that forbids it leaves the thread at the process's priority.
-  }
-}
 const probe = createProber({
   timeoutMs: options.timeoutMs,
   degradedMs: options.degradedMs,
