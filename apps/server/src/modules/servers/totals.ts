@@ -104,7 +104,7 @@ export function createServerTotals({
   const unsubscribe = bus.subscribe((e) => {
     if (e.type !== "public") return;
     const moved = moves(e);
-    if (moved.length === 0) return;
+    if (moved !== "all" && moved.length === 0) return;
     const g = { ...(generations.get(e.tenantId) ?? fresh()) };
     if (moved === "all") g.all++;
     else for (const f of moved) g[f]++;
