@@ -20,6 +20,15 @@ describe("loadConfig", () => {
     expect(loadConfig({}).dataDir).toBe(join(process.cwd(), "data"));
   });
 
+  it("keeps PostgreSQL's connections idle for 5 minutes in a pool of 20 unless told otherwise", () => {
+    const dir = tmp();
+    expect(loadConfig({ DATA_DIR: dir }).databasePool).toEqual({ size: 20, idleSeconds: 300 });
+    const tuned = loadConfig({ DATA_DIR: dir, DATABASE_POOL_SIZE: "8", DATABASE_POOL_IDLE_SECONDS: "0" });
+    expect(tuned.databasePool).toEqual({ size: 8, idleSeconds: 0 });
+    for (const bad of [{ DATABASE_POOL_SIZE: "0" }, { DATABASE_POOL_IDLE_SECONDS: "-1" }])
+      expect(() => loadConfig({ DATA_DIR: dir, ...bad })).toThrow(/DATABASE_POOL_/);
+  });
+
   it("generates AUTH_SECRET once, keeps it under DATA_DIR with mode 0600, and reuses it", () => {
     const dir = tmp();
     const first = loadConfig({ DATA_DIR: dir }).authSecret;

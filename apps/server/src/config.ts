@@ -4,6 +4,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import ipaddr from "ipaddr.js";
 import { z } from "zod";
+import { POOL_DEFAULTS } from "./db/client";
 import { decodeKey } from "./lib/secrets";
 
 const bool = z
@@ -59,6 +60,8 @@ const EnvSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   BASE_URL: z.url({ protocol: /^https?$/ }).optional(),
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
+  DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(1000).default(POOL_DEFAULTS.size),
+  DATABASE_POOL_IDLE_SECONDS: z.coerce.number().int().min(0).max(86_400).default(POOL_DEFAULTS.idleSeconds),
   DATA_DIR: z.string().min(1).default("./data"),
   REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
   SMTP_URL: z.url({ protocol: /^smtps?$/ }).optional(),
@@ -97,7 +100,7 @@ const EnvSchema = z.object({
     .min(1024)
     .default(1024 * 1024),
   WEB_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(1),
-  REGISTRY_IMPORT_MAX_PAGES: z.coerce.number().int().min(1).max(1000).default(20),
+  REGISTRY_IMPORT_MAX_PAGES: z.coerce.number().int().min(1).max(1000).default(POOL_DEFAULTS.size),
   REGISTRY_IMPORT_MAX_PAGE_BYTES: z.coerce
     .number()
     .int()
@@ -159,6 +162,8 @@ export interface Config {
   port: number;
   baseUrl: string;
   databaseUrl: string | undefined;
+  /** PostgreSQL connections each process keeps at most, and how long one may sit idle (0: no limit). */
+  databasePool: { size: number; idleSeconds: number };
   /** API worker processes `start` runs (PostgreSQL and Redis only); the jobs run once, beside them. */
   webConcurrency: number;
   dataDir: string;
@@ -309,6 +314,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     port: e.PORT,
     baseUrl,
     databaseUrl: e.DATABASE_URL,
+    databasePool: { size: e.DATABASE_POOL_SIZE, idleSeconds: e.DATABASE_POOL_IDLE_SECONDS },
     webConcurrency: e.WEB_CONCURRENCY,
     dataDir,
     redisUrl: e.REDIS_URL,

@@ -141,7 +141,13 @@ export async function openConfiguredDatabase(config: Config, log?: Logger): Prom
       "could not make these DATA_DIR entries private (not this user's?)",
     );
   }
-  if (config.databaseUrl) return openDatabase({ kind: "postgres", url: config.databaseUrl });
+  if (config.databaseUrl)
+    return openDatabase({
+      kind: "postgres",
+      url: config.databaseUrl,
+      poolSize: config.databasePool.size,
+      poolIdleSeconds: config.databasePool.idleSeconds,
+    });
   const database = await openDatabase({ kind: "pglite", dataDir: join(config.dataDir, "pglite") });
   // PGlite unpacks a new database's files 0666 whatever the umask (and writes a few 0644 at
   // every start): make them private now, and again once it has closed.

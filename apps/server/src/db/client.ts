@@ -25,11 +25,18 @@ export interface Database {
   close(): Promise<void>;
 }
 
+/**
+ * A connection PostgreSQL has just opened is slow at first: a new backend process loads its
+ * catalog caches, and the named statements are prepared again on it. pg closes idle connections
+ * after 10 s, so traffic that pauses and comes back paid that for a whole pool at once.
+ */
+export const POOL_DEFAULTS = { size: 20, idleSeconds: 300 };
+
 /** Sees every statement the app runs, with its parameters (the benchmarks collect them). */
 export type QueryListener = (sql: string, params: unknown[]) => void;
 
 export type DatabaseTarget = (
-  | { kind: "postgres"; url: string; poolSize?: number }
+  | { kind: "postgres"; url: string; poolSize?: number; poolIdleSeconds?: number }
   | { kind: "pglite"; dataDir?: string; client?: PGlite }
 ) & { onQuery?: QueryListener };
 
@@ -76,7 +83,12 @@ function lendClientsThatSurviveAFailedBegin(pool: pg.Pool) {
 export async function openDatabase(target: DatabaseTarget): Promise<Database> {
   const logger = target.onQuery ? { logQuery: target.onQuery } : false;
   if (target.kind === "postgres") {
-    const pool = new pg.Pool({ connectionString: target.url, max: target.poolSize ?? 20 });
+    // An idle timeout of 0 keeps idle connections for as long as the pool.
+    const pool = new pg.Pool({
+      connectionString: target.url,
+      max: target.poolSize ?? POOL_DEFAULTS.size,
+      idleTimeoutMillis: (target.poolIdleSeconds ?? POOL_DEFAULTS.idleSeconds) * 1000,
+    });
     // An idle client losing its connection must not crash the process.
     pool.on("error", () => {});
     // Nor may a checked-out one: the pool stops listening to a client it lends, and PostgreSQL

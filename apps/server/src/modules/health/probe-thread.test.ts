@@ -6,6 +6,7 @@ import { as, createTenant, createTestApp, type TestApp } from "../../../test/app
 import { type RunningMcpServer, startMcpServer } from "../../demo/mcp-servers";
 import { createJobs } from "../../jobs";
 import { createThreadProber } from "./probe-thread";
+import { hashToolSet } from "./tools";
 
 const log = pino({ level: "silent" });
 const options = { timeoutMs: 5000, degradedMs: 4000, maxBodyBytes: 1 << 20, allowPrivate: true };
@@ -29,6 +30,8 @@ describe("the probe thread", { timeout: 90_000 }, () => {
       expect(result.answeredAt).toBeGreaterThanOrEqual(asked);
       expect(result.answeredAt).toBeLessThanOrEqual(Date.now());
       expect(result.tools.length).toBeGreaterThan(0);
+      // Hashed in the thread, so that the event loop that records the check only stores it.
+      expect(result.hashes).toEqual(hashToolSet(result.tools));
       expect(thread.stats()).toEqual({ probes: 1, running: true });
       expect(isMainThread).toBe(true); // …and the test itself is not in it
     } finally {
@@ -93,5 +96,7 @@ describe("an instance's scheduler", { timeout: 90_000 }, () => {
     expect(thread?.stats().probes).toBe(before + 1);
     const server = (await admin({ method: "GET", url: `/mcp/servers/${res.json().id}` })).json();
     expect(server).toMatchObject({ status: "healthy", serverInfo: { name: "scheduled" } });
+    expect(server.tools.length).toBeGreaterThan(0);
+    expect(server.toolsHash).toBe(hashToolSet(server.tools).toolsHash);
   });
 });

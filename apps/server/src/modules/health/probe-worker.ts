@@ -2,6 +2,7 @@ import { parentPort, workerData } from "node:worker_threads";
 import { createUpstreamDispatcher } from "../upstream/dispatcher";
 import { createProber, type ProbeResult } from "./probe";
 import type { ProbeRequest, ProbeThreadOptions } from "./probe-thread";
+import { hashToolSet } from "./tools";
 
 /**
  * The probe thread: runs health probes for the scheduler, off the event loop that serves the API.
@@ -31,5 +32,7 @@ const failed = (started: number): ProbeResult => ({
 parentPort?.on("message", async ({ id, target }: ProbeRequest) => {
   const started = performance.now();
   const result = await probe(target).catch(() => failed(started));
-  parentPort?.postMessage({ id, result: { ...result, answeredAt: Date.now() } });
+  const answeredAt = Date.now();
+  const answer: ProbeResult = { ...result, hashes: hashToolSet(result.tools), answeredAt };
+  parentPort?.postMessage({ id, result: answer });
 });

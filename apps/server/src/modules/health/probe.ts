@@ -31,6 +31,7 @@ import {
   type ListPage,
   listAll,
   mapListed,
+  type ToolSetHashes,
   toPromptSummary,
   toResourceSummary,
   toToolDefinition,
@@ -61,6 +62,11 @@ export interface ProbeResult {
   incomplete?: boolean;
   /** For `auth_required`: what the server says of its OAuth set-up. */
   authChallenge: AuthChallenge | null;
+  /**
+   * The tools' hashes, set by a probe that ran in another thread: hashing a tool set is the most
+   * CPU a check's result costs, and that thread has it to spare, unlike the one that serves the API.
+   */
+  hashes?: ToolSetHashes;
   /**
    * When the answer came (epoch ms), set by a probe that ran in another thread: its answer may
    * then wait for a busy event loop, and the check is dated by this, not by that wait.

@@ -6,7 +6,7 @@ import { recordAudit } from "../audit/service";
 import type { ProbeResult } from "./probe";
 import * as repo from "./repo";
 import { nextCheckAt } from "./schedule";
-import { diffTools, pinOf, toolSetHash } from "./tools";
+import { diffTools, hashToolSet } from "./tools";
 
 /** What recording a check needs; the scheduler has it without any request. */
 export interface RecordDeps extends CoreDeps {
@@ -51,8 +51,8 @@ function toHealthRecord(deps: RecordDeps, { server, result, checkedAt }: Finishe
           listing: listed
             ? {
                 tools: result.tools,
-                toolsHash: toolSetHash(result.tools),
-                pin: pinOf(result.tools),
+                // Hashed already by a probe that ran in the probe thread.
+                ...(result.hashes ?? hashToolSet(result.tools)),
                 prompts: result.prompts,
                 resources: result.resources,
               }

@@ -106,14 +106,29 @@ export const mapListed = <T>(items: readonly unknown[], map: (raw: unknown) => T
 
 export const toolHash = (tool: ToolDefinition) => sha256(canonicalJson(tool));
 
-/** The hash of a whole tool set, whatever order the server lists it in. */
-export function toolSetHash(tools: readonly ToolDefinition[]): string {
-  return sha256(tools.map(toolHash).sort().join("\n"));
-}
-
 /** The pinned form of a tool set: each tool's name and definition hash. */
 export const pinOf = (tools: readonly ToolDefinition[]): PinnedTool[] =>
   tools.map((t) => ({ name: t.name, hash: toolHash(t) })).sort((a, b) => a.name.localeCompare(b.name));
+
+/** A tool set's hash (whatever order the server lists it in) and its pinned form. */
+export interface ToolSetHashes {
+  toolsHash: string;
+  pin: PinnedTool[];
+}
+
+/** Hashes a tool set, each tool once: the hash of the set is that of its tools' hashes, sorted. */
+export function hashToolSet(tools: readonly ToolDefinition[]): ToolSetHashes {
+  const pin = pinOf(tools);
+  return {
+    toolsHash: sha256(
+      pin
+        .map((t) => t.hash)
+        .sort()
+        .join("\n"),
+    ),
+    pin,
+  };
+}
 
 /** Whether the tools differ from the approved set in any tool, added, removed or changed. */
 export function driftsFromPin(
