@@ -151,6 +151,9 @@ function openLoop(spec: OpenLoopSpec) {
   return { result, stop: () => child.connected && child.send("stop") };
 }
 
+/** Seconds of load before each run, not reported. */
+const WARM_UP_SECONDS = 5;
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The dashboard's and API clients' mix: 60% pages of the list, 20% one server, 10% search, 5% health history, 5% writes. */
@@ -248,13 +251,19 @@ export async function benchSteady(kind: BenchDbKind, opts: SteadyOptions): Promi
       sessions: setup.sessions,
     });
 
-    /** One run at an offered rate; `during` runs alongside (the catch-up stops the load when drained). */
+    /**
+     * One run at an offered rate; `during` runs alongside (the catch-up stops the load when drained).
+     * Each run follows WARM_UP_SECONDS of its own load, not reported, as a running instance has it:
+     * after the pause between two runs every cache has expired and every idle connection waited,
+     * and the first second of a run would otherwise measure a restart.
+     */
     const measure = async (
       phase: SteadyPhase,
       load: "mix" | "list",
       rate: number,
       during?: (stop: () => void) => Promise<void>,
     ): Promise<SteadyRow> => {
+      await openLoop(spec(rate, load === "mix" ? mix : list, WARM_UP_SECONDS)).result;
       await settle();
       const cpu0 = await cpuMs();
       const meter = startCpuMeter({ postgres: kind === "postgres" });
@@ -338,9 +347,6 @@ export async function benchSteady(kind: BenchDbKind, opts: SteadyOptions): Promi
       return saturated;
     };
 
-    // Warm-up, not reported: the JIT and the caches, as a running instance has them.
-    await openLoop(spec(50, mix, 5)).result;
-
     const rows: SteadyRow[] = [];
     for (const rate of opts.rates) rows.push(await measure("scheduler off", "mix", rate));
     if (opts.listRate > 0) rows.push(await measure("scheduler off", "list", opts.listRate));
@@ -395,7 +401,6 @@ export async function benchSteady(kind: BenchDbKind, opts: SteadyOptions): Promi
     if (kind === "postgres" && opts.workers > 1) {
       ({ url } = await switchboard.ask<{ url: string }>({ type: "workers", count: opts.workers }));
       apiProcesses = opts.workers;
-      await openLoop(spec(50, mix, 5)).result; // their warm-up
       for (const rate of opts.rates) rows.push(await measure("steady state", "mix", rate));
     }
     return {

@@ -118,6 +118,7 @@ const EnvSchema = z.object({
   SCHEDULER_IDLE_MS: z.coerce.number().int().min(10).default(50),
   SCHEDULER_MAX_RATE: z.coerce.number().min(1).max(100_000).optional(),
   SCHEDULER_PROBE_THREAD: z.enum(["on", "off"]).default("on"),
+  SCHEDULER_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(4),
   HEALTH_RETENTION_DAYS: z.coerce.number().int().min(1).default(30),
   EVENTS_HEARTBEAT_SECONDS: z.coerce.number().int().min(1).max(3600).default(25),
   EVENTS_MAX_SOCKETS_PER_USER: z.coerce.number().int().min(1).max(10_000).default(20),
@@ -203,6 +204,8 @@ export interface Config {
     maxRate: number | null;
     /** Whether the scheduler's probes run in a worker thread, off the API's event loop. */
     probeThread: boolean;
+    /** PostgreSQL connections of the scheduler's own, apart from the API's pool. */
+    poolSize: number;
   };
   healthRetentionDays: number;
   /** How long a server list's total may be reused while no change to the tenant's servers is heard. */
@@ -359,6 +362,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       idleMs: e.SCHEDULER_IDLE_MS,
       maxRate: e.SCHEDULER_MAX_RATE ?? null,
       probeThread: e.SCHEDULER_PROBE_THREAD === "on",
+      poolSize: e.SCHEDULER_POOL_SIZE,
     },
     healthRetentionDays: e.HEALTH_RETENTION_DAYS,
     listTotalsCacheSeconds: e.LIST_TOTALS_CACHE_SECONDS,

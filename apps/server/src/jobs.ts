@@ -26,6 +26,7 @@ export function createJobs(runtime: Runtime, { scheduler: withScheduler }: { sch
     ? createScheduler({
         ...runtime,
         ...config.scheduler,
+        db: runtime.schedulerDb,
         probe: runtime.scheduledProbe,
         leaseMs: config.probe.timeoutMs * 3,
       })

@@ -53,6 +53,12 @@ export interface Runtime {
   clock: Clock;
   database: Database;
   db: Db;
+  /**
+   * The health scheduler's connections: on PostgreSQL a small pool of its own (SCHEDULER_POOL_SIZE,
+   * opened only once the scheduler queries), so that a burst of claims and recorded checks never
+   * leaves a request waiting for a connection; embedded PGlite has one connection, `db`.
+   */
+  schedulerDb: Db;
   /** Shared by the rate limiter when REDIS_URL is set (the bus keeps connections of its own). */
   redis: Redis | null;
   bus: EventBus;
@@ -212,6 +218,18 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
   if (!overrides.database) closers.push(() => database.close());
   if (tracing.enabled) traceDatabase(database, tracing.tracer);
   const { db } = database;
+  const schedulerDatabase = database.url
+    ? await openDatabase({
+        kind: "postgres",
+        url: database.url,
+        poolSize: config.scheduler.poolSize,
+        poolIdleSeconds: config.databasePool.idleSeconds,
+      })
+    : database;
+  if (schedulerDatabase !== database) {
+    closers.push(() => schedulerDatabase.close());
+    if (tracing.enabled) traceDatabase(schedulerDatabase, tracing.tracer);
+  }
 
   const redis =
     overrides.redis ??
@@ -325,6 +343,7 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
     clock,
     database,
     db,
+    schedulerDb: schedulerDatabase.db,
     redis,
     bus,
     limitStore,

@@ -22,6 +22,8 @@ export type Queryable = Db | Tx;
 export interface Database {
   kind: "pglite" | "postgres";
   db: Db;
+  /** PostgreSQL's connection string, so that another pool can be opened on the same database. */
+  url?: string;
   close(): Promise<void>;
 }
 
@@ -98,7 +100,7 @@ export async function openDatabase(target: DatabaseTarget): Promise<Database> {
     pool.on("connect", (client) => client.on("error", () => {}));
     lendClientsThatSurviveAFailedBegin(pool);
     const db = drizzlePg(pool, { schema, logger }) as unknown as Db;
-    return { kind: "postgres", db, close: () => pool.end() };
+    return { kind: "postgres", db, url: target.url, close: () => pool.end() };
   }
   if (target.dataDir) mkdirSync(target.dataDir, { recursive: true });
   const client = target.client ?? (await PGlite.create(target.dataDir, { extensions: PGLITE_EXTENSIONS }));

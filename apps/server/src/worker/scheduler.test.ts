@@ -1,4 +1,5 @@
 import { sql } from "drizzle-orm";
+import type pg from "pg";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { as, createTenant, createTestApp, type TestApp, testClock } from "../../test/app";
@@ -585,5 +586,32 @@ describe.runIf(process.env.TEST_DATABASE_URL)("two schedulers on one PostgreSQL"
     } finally {
       await second.close();
     }
+  });
+
+  it("checks servers while requests hold every connection of the API's pool: the scheduler has its own", async () => {
+    const admin = as(t.app, (await createTenant(t.app)).admin);
+    const res = await admin({
+      method: "POST",
+      url: "/mcp/servers",
+      payload: { name: "apart", url: mcp.url },
+    });
+    expect(res.statusCode).toBe(201);
+    const id = res.json().id as string;
+    await t.database.db.execute(sql`UPDATE mcp_servers SET next_check_at = now() WHERE id = ${id}`);
+    expect(t.runtime.schedulerDb).not.toBe(t.runtime.db);
+    // Every connection the API may open, taken (as by a burst of slow requests).
+    const pool = (t.runtime.db as unknown as { $client: pg.Pool }).$client;
+    const held = await Promise.all(Array.from({ length: pool.options.max }, () => pool.connect()));
+    try {
+      const { scheduler } = createJobs(t.runtime, { scheduler: true });
+      expect(await scheduler?.runOnce()).toBe(1);
+    } finally {
+      for (const client of held) client.release();
+    }
+    const [row] = await queryRows<{ status: string }>(
+      t.database.db,
+      sql`SELECT status FROM mcp_servers WHERE id = ${id}`,
+    );
+    expect(row?.status).toBe("healthy");
   });
 });
