@@ -195,6 +195,52 @@ describe.each(testDatabaseKinds())("health scheduler on %s", (kind) => {
     }
   });
 
+  it("audits a check by hand that a scheduled check overtook as superseded: the newer state stands", async () => {
+    const slow = await startMcpServer({ name: "slow", behaviour: "slow", delayMs: 500 });
+    const start = clock.now().getTime();
+    let id = "";
+    try {
+      id = await register("superseded", slow.url);
+      const byHand = admin({ method: "POST", url: `/mcp/servers/${id}/check` });
+      // Once the probe by hand has reached the server (it read the server first), a scheduled
+      // check finds it down half a minute later by the clock, and is recorded first.
+      await vi.waitFor(() => expect(slow.requests.POST ?? 0).toBeGreaterThan(0), { timeout: 10_000 });
+      clock.advance(30_000);
+      const down: Prober = async () => ({
+        status: "unhealthy",
+        latencyMs: 3,
+        error: "connection_refused",
+        serverInfo: null,
+        tools: [],
+        prompts: [],
+        resources: [],
+        authChallenge: null,
+      });
+      expect(await scheduler({ probe: down }).runOnce()).toBe(1);
+      clock.advance(-30_000);
+      const res = await byHand;
+      expect(res.statusCode).toBe(200);
+      expect(res.json().server).toMatchObject({ status: "unhealthy", lastError: "connection_refused" });
+      const [audit] = await queryRows<{ changes: Record<string, unknown> }>(
+        t.database.db,
+        sql`SELECT changes FROM audit_logs WHERE target_id = ${id} AND action = 'server.check'`,
+      );
+      expect(audit?.changes).toMatchObject({ superseded: true, status: { from: "unknown" } });
+      expect((audit?.changes.status as { to: string }).to).not.toBe("unhealthy");
+      // Both checks are in the history.
+      const history = await queryRows<{ status: string }>(
+        t.database.db,
+        sql`SELECT status FROM mcp_server_health WHERE server_id = ${id} ORDER BY checked_at`,
+      );
+      expect(history).toHaveLength(2);
+      expect(history[1]?.status).toBe("unhealthy");
+    } finally {
+      if (id) await t.database.db.execute(sql`UPDATE mcp_servers SET enabled = false WHERE id = ${id}`);
+      clock.advance(start - clock.now().getTime());
+      await slow.close();
+    }
+  });
+
   it("lets a check set its server's state when none was recorded since it began, whatever the clocks say", async () => {
     const id = await register("skewed", `${mcp.url}?skewed`);
     try {
