@@ -1,3 +1,4 @@
+import { appendFileSync } from "node:fs";
 import { Agent, request } from "node:http";
 import { ownCpuMs } from "./cpu";
 import { pickWeighted } from "./open-loop-stats";
@@ -61,6 +62,13 @@ export interface OpenLoopResult {
   loadCpuMs: number;
 }
 
+/** BENCH_TRACE=<file>: every answer slower than 50 ms goes to `<file>.slow` (when, kind, ms). */
+function traceSlow(file: string | undefined) {
+  return (kind: string, ms: number) => {
+    if (file && ms > 50) appendFileSync(`${file}.slow`, `${Date.now()} ${kind} ${Math.round(ms)}\n`);
+  };
+}
+
 const latencies = (samples: number[]): Latencies => ({
   requests: samples.length,
   p50: round(quantile(samples, 0.5), 2),
@@ -85,6 +93,7 @@ function run(spec: OpenLoopSpec, stopped: { now: boolean }): Promise<OpenLoopRes
   let inFlight = 0;
   let turn = 0;
   const cpu0 = ownCpuMs();
+  const slow = traceSlow(process.env.BENCH_TRACE);
 
   let finish: () => void = () => {};
   const drained = new Promise<void>((resolve) => {
@@ -121,6 +130,7 @@ function run(spec: OpenLoopSpec, stopped: { now: boolean }): Promise<OpenLoopRes
           const status = res.statusCode ?? 0;
           if (status >= 200 && status < 300) {
             const ms = performance.now() - scheduledAt;
+            slow(pick.kind, ms);
             ok.push(ms);
             const list = byKind.get(pick.kind) ?? [];
             list.push(ms);

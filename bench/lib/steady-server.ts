@@ -8,6 +8,7 @@ import { startServer } from "../../apps/server/src/server";
 import { benchConfig, freePort, headersFor, seedTenant } from "./app";
 import { ownCpuMs, pidsCpuMs } from "./cpu";
 import { type BenchDbKind, benchDatabaseUrl, openBenchDatabase } from "./database";
+import { startSteadyTrace } from "./steady-trace";
 
 const WORKER = fileURLToPath(new URL("./steady-worker.ts", import.meta.url));
 
@@ -92,6 +93,7 @@ async function setup(command: Extract<SteadyServerCommand, { type: "setup" }>): 
   const config = await benchConfig({ SCHEDULER: "off", ...tuned });
   const started = await startServer(config, { database, logStream: { write: () => {} } }, { migrate: false });
   server = started;
+  if (process.env.BENCH_TRACE) startSteadyTrace(process.env.BENCH_TRACE, database);
   const tenant = await seedTenant(started.app, command.admins);
   tenantId = tenant.orgId;
   const { db } = started.runtime;
