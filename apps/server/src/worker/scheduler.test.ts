@@ -226,7 +226,9 @@ describe.each(testDatabaseKinds())("health scheduler on %s", (kind) => {
         sql`SELECT changes FROM audit_logs WHERE target_id = ${id} AND action = 'server.check'`,
       );
       expect(audit?.changes).toMatchObject({ superseded: true, status: { from: "unknown" } });
-      expect((audit?.changes.status as { to: string }).to).not.toBe("unhealthy");
+      const { to } = (audit?.changes.status ?? {}) as { to?: string };
+      expect(to).toBeDefined();
+      expect(to).not.toBe("unhealthy");
       // Both checks are in the history.
       const history = await queryRows<{ status: string }>(
         t.database.db,
