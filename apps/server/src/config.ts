@@ -100,7 +100,7 @@ const EnvSchema = z.object({
     .min(1024)
     .default(1024 * 1024),
   WEB_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(1),
-  REGISTRY_IMPORT_MAX_PAGES: z.coerce.number().int().min(1).max(1000).default(POOL_DEFAULTS.size),
+  REGISTRY_IMPORT_MAX_PAGES: z.coerce.number().int().min(1).max(1000).default(20),
   REGISTRY_IMPORT_MAX_PAGE_BYTES: z.coerce
     .number()
     .int()
