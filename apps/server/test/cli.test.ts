@@ -256,7 +256,7 @@ describe("switchboard CLI", () => {
       expect(sampleValue(text, "switchboard_probes_in_flight")).toBe(0);
       expect(sampleValue(text, "process_cpu_user_seconds_total")).toBeGreaterThan(0);
       // The scheduler's claims, outside any request, are traced too.
-      await waitFor(() => collector.spans.includes("UPDATE mcp_servers"), 10_000);
+      await waitFor(() => collector.spans.includes("UPDATE mcp_check_schedule"), 10_000);
     } finally {
       worker.child.kill("SIGTERM");
     }

@@ -26,6 +26,7 @@ const ALL_TABLES = [
   "audit_logs",
   "invitation",
   "mcp_api_keys",
+  "mcp_check_schedule",
   "mcp_health_hours",
   "mcp_registry_settings",
   "mcp_server_health",
@@ -83,7 +84,7 @@ describe.each(kinds)("migrations on %s", (kind) => {
       expect.arrayContaining([
         "mcp_servers_tenant_name_uq",
         "mcp_servers_tenant_status_idx",
-        "mcp_servers_next_check_idx",
+        "mcp_check_schedule_due_idx",
         "mcp_api_keys_key_hash_uq",
         "mcp_server_health_server_checked_idx",
         "audit_logs_tenant_created_idx",
@@ -191,5 +192,71 @@ describe.each(kinds)("migrations on %s", (kind) => {
       { hour: "2031-01-01T11:00:00.000Z", checks: 2, unhealthy: 1, latency_count: 1 },
       { hour: "2031-01-01T12:00:00.000Z", checks: 2, unhealthy: 0, latency_count: 2 },
     ]);
+  });
+
+  it("0013 moves the scheduler's queue to mcp_check_schedule, which follows next_check_at, and back", async () => {
+    const db = database.db;
+    await rollback(db, { to: "0012" });
+    await db.execute(
+      sql`INSERT INTO organization (id, name, slug, created_at) VALUES ('o4', 'O4', 'o4', now()) ON CONFLICT DO NOTHING`,
+    );
+    const [due, off] = await queryRows<{ id: string }>(
+      db,
+      sql`INSERT INTO mcp_servers (tenant_id, name, display_name, transport, url, next_check_at)
+          VALUES ('o4', 'due', 'Due', 'sse', 'http://127.0.0.1:1/sse', '2031-01-01T12:00:00Z'),
+                 ('o4', 'off', 'Off', 'sse', 'http://127.0.0.1:1/sse', NULL)
+          RETURNING id`,
+    );
+    await migrate(db);
+    const queue = async () => {
+      const rows = await queryRows<{ server_id: string; due_at: string | Date | null }>(
+        db,
+        sql`SELECT c.server_id, c.due_at FROM mcp_check_schedule c JOIN mcp_servers s ON s.id = c.server_id
+            WHERE s.tenant_id = 'o4'`,
+      );
+      return new Map(rows.map((r) => [r.server_id, r.due_at && new Date(r.due_at).toISOString()]));
+    };
+    expect(await queue()).toEqual(
+      new Map([
+        [due?.id, "2031-01-01T12:00:00.000Z"],
+        [off?.id, null],
+      ]),
+    );
+
+    // A change of next_check_at reaches the queue; an update that leaves it alone keeps a lease.
+    await db.execute(
+      sql`UPDATE mcp_servers SET next_check_at = '2031-01-01T12:01:00Z' WHERE id = ${off?.id}`,
+    );
+    await db.execute(
+      sql`UPDATE mcp_check_schedule SET due_at = '2031-01-01T12:05:00Z' WHERE server_id = ${due?.id}`,
+    );
+    await db.execute(
+      sql`UPDATE mcp_servers SET next_check_at = next_check_at, last_error = 'x' WHERE id = ${due?.id}`,
+    );
+    const [added] = await queryRows<{ id: string }>(
+      db,
+      sql`INSERT INTO mcp_servers (tenant_id, name, display_name, transport, url, next_check_at)
+          VALUES ('o4', 'added', 'Added', 'sse', 'http://127.0.0.1:1/sse', '2031-01-01T13:00:00Z') RETURNING id`,
+    );
+    expect(await queue()).toEqual(
+      new Map([
+        [due?.id, "2031-01-01T12:05:00.000Z"],
+        [off?.id, "2031-01-01T12:01:00.000Z"],
+        [added?.id, "2031-01-01T13:00:00.000Z"],
+      ]),
+    );
+    await db.execute(sql`DELETE FROM mcp_servers WHERE id = ${added?.id}`);
+    expect((await queue()).has(added?.id ?? "")).toBe(false);
+
+    // Rolled back, a server under lease is due at its lease's end, as a claim left it before.
+    await rollback(db, { to: "0012" });
+    const rows = await queryRows<{ id: string; next_check_at: string | Date | null }>(
+      db,
+      sql`SELECT id, next_check_at FROM mcp_servers WHERE id = ${due?.id}`,
+    );
+    expect(rows.map((r) => r.next_check_at && new Date(r.next_check_at).toISOString())).toEqual([
+      "2031-01-01T12:05:00.000Z",
+    ]);
+    await migrate(db);
   });
 });

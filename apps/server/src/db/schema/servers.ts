@@ -113,7 +113,11 @@ export const mcpServers = pgTable(
     lastCheckedAt: timestamp("last_checked_at", { withTimezone: true }),
     lastLatencyMs: integer("last_latency_ms"),
     consecutiveFailures: integer("consecutive_failures").notNull().default(0),
-    /** When the scheduler should probe next; NULL never (disabled). */
+    /**
+     * When the scheduler should probe next; NULL never (disabled). Not indexed, so that a check's
+     * update of the row writes no index entry (a HOT update): the scheduler's queue is
+     * mcp_check_schedule, which a trigger keeps in step with this column.
+     */
     nextCheckAt: timestamp("next_check_at", { withTimezone: true }).defaultNow(),
     lastError: text("last_error"),
     serverInfo: jsonb("server_info").$type<ServerInfo>(),
@@ -158,12 +162,29 @@ export const mcpServers = pgTable(
     index("mcp_servers_tenant_display_name_idx").on(t.tenantId, t.displayName, t.name),
     index("mcp_servers_tenant_created_idx").on(t.tenantId, t.createdAt),
     index("mcp_servers_tenant_updated_idx").on(t.tenantId, t.updatedAt),
-    index("mcp_servers_tenant_checked_idx").on(t.tenantId, t.lastCheckedAt.desc().nullsLast()),
-    index("mcp_servers_next_check_idx").on(t.nextCheckAt),
+    // lastCheckedAt has no index: every check sets it, and an indexed column would make every
+    // check's update write an entry in every index of the table.
     check("mcp_servers_name_slug", sql`${t.name} ~ '^[a-z0-9][a-z0-9-]{0,62}$'`),
     check("mcp_servers_description_len", sql`char_length(${t.description}) <= 2000`),
     check("mcp_servers_interval_positive", sql`${t.checkIntervalSeconds} > 0`),
   ],
+);
+
+/**
+ * The scheduler's queue: when each server is due. A trigger on mcp_servers (migration 0013) writes
+ * it whenever a server's next_check_at changes; a claim writes only here (its lease), so that the
+ * server's own row is untouched until the check is recorded.
+ */
+export const mcpCheckSchedule = pgTable(
+  "mcp_check_schedule",
+  {
+    serverId: uuid("server_id")
+      .primaryKey()
+      .references(() => mcpServers.id, { onDelete: "cascade" }),
+    /** Due at; a claimed server's lease while its check runs; NULL never. */
+    dueAt: timestamp("due_at", { withTimezone: true }),
+  },
+  (t) => [index("mcp_check_schedule_due_idx").on(t.dueAt)],
 );
 
 export const mcpApiKeys = pgTable(

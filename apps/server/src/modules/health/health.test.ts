@@ -4,12 +4,16 @@ import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { as, createTenant, createTestApp, type Tenant, type TestApp } from "../../../test/app";
 import { testDatabaseKinds } from "../../../test/db";
-import { queryRows } from "../../db/client";
+import { type Db, type Queryable, queryRows } from "../../db/client";
 import { type RunningMcpServer, startMcpServer } from "../../demo/mcp-servers";
 import { type RunningModernServer, startModernMcpServer } from "../../demo/modern-servers";
 import type { InternalEvent } from "../../lib/bus";
 import { type RunningFront, startFront } from "./probe-fixture";
+import { claimDueServers, recordHealth } from "./repo";
 import { nextCheckAt, phaseOf, slotAtOrAfter } from "./schedule";
+
+/** Thrown to roll a test's transaction back. */
+class RolledBack extends Error {}
 
 describe("nextCheckAt", () => {
   const now = new Date("2026-01-01T00:00:00Z");
@@ -159,6 +163,78 @@ describe.each(testDatabaseKinds())("health API on %s", (kind) => {
     expect(
       (await admin({ method: "GET", url: `/mcp/servers/${serverId}/health?limit=1001` })).statusCode,
     ).toBe(400);
+  });
+
+  it("claims a due server in the queue alone, and records its check without an index entry (a HOT update)", async () => {
+    await admin({ method: "POST", url: `/mcp/servers/${serverId}/check` });
+    const db = t.database.db;
+    await db.execute(
+      sql`UPDATE mcp_servers SET next_check_at = now() - interval '1 second' WHERE id = ${serverId}`,
+    );
+    // The connection's own counts of row versions written, not yet reported to the shared
+    // statistics (so exact), from the transaction's start: one connection, whatever the pool.
+    const counts = async (q: Queryable, table: string) =>
+      (
+        await queryRows<{ updated: number; hot: number }>(
+          q,
+          sql`SELECT pg_stat_get_xact_tuples_updated(${table}::regclass)::int AS updated,
+                     pg_stat_get_xact_tuples_hot_updated(${table}::regclass)::int AS hot`,
+        )
+      )[0] ?? { updated: 0, hot: 0 };
+    await db
+      .transaction(async (tx) => {
+        const start = {
+          servers: await counts(tx, "mcp_servers"),
+          queue: await counts(tx, "mcp_check_schedule"),
+        };
+        const writes = async (table: "mcp_servers" | "mcp_check_schedule") => {
+          const now = await counts(tx, table);
+          const before = start[table === "mcp_servers" ? "servers" : "queue"];
+          return { updated: now.updated - before.updated, hot: now.hot - before.hot };
+        };
+        const now = new Date();
+        const [claimed] = await claimDueServers(
+          tx as unknown as Db,
+          now,
+          10,
+          new Date(now.getTime() + 60_000),
+        );
+        expect(claimed).toMatchObject({ id: serverId, status: "healthy" });
+        expect(await writes("mcp_servers")).toEqual({ updated: 0, hot: 0 });
+        expect(await writes("mcp_check_schedule")).toEqual({ updated: 1, hot: 0 });
+
+        const next = new Date(now.getTime() + 30_000);
+        const recorded = await recordHealth(tx, [
+          {
+            serverId,
+            tenantId: tenant.orgId,
+            checkedAt: now,
+            seenLastCheckedAt: claimed?.lastCheckedAt ?? null,
+            status: "healthy",
+            latencyMs: 5,
+            error: null,
+            protocolVersion: null,
+            era: null,
+            toolsCount: null,
+            consecutiveFailures: 0,
+            nextCheckAt: next,
+            learned: null,
+            authChallenge: null,
+          },
+        ]);
+        expect(recorded.current).toEqual([serverId]);
+        expect(await writes("mcp_servers")).toEqual({ updated: 1, hot: 1 });
+        // The recorded next check replaced the lease in the queue.
+        const [queued] = await queryRows<{ due_at: string | Date }>(
+          tx,
+          sql`SELECT due_at FROM mcp_check_schedule WHERE server_id = ${serverId}`,
+        );
+        expect(new Date(queued?.due_at ?? 0).toISOString()).toBe(next.toISOString());
+        throw new RolledBack();
+      })
+      .catch((e) => {
+        if (!(e instanceof RolledBack)) throw e;
+      });
   });
 
   it("refuses members a check, and 404s another tenant's server", async () => {

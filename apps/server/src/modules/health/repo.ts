@@ -2,6 +2,7 @@ import { and, asc, count, desc, eq, gte, inArray, lt, lte, min, sql } from "driz
 import { type Db, type Queryable, queryRows } from "../../db/client";
 import {
   type AuthChallenge,
+  mcpCheckSchedule,
   mcpHealthHours,
   mcpServerHealth,
   mcpServers,
@@ -294,10 +295,12 @@ const CHECKED_COLUMNS = {
 export type CheckedServer = Pick<ServerRow, keyof typeof CHECKED_COLUMNS>;
 
 /**
- * Claims up to `limit` enabled servers whose check is due, pushing their next check to
+ * Claims up to `limit` enabled servers whose check is due, pushing their place in the queue to
  * `leaseUntil` so that no other scheduler claims them meanwhile. SKIP LOCKED lets schedulers
- * on several instances claim disjoint batches at the same moment. Returns only what a check
- * needs: a server's definitions can be large, and the scheduler claims every few milliseconds.
+ * on several instances claim disjoint batches at the same moment. The lease is written to the
+ * queue alone: the server's row is written once per check, when the check is recorded. Returns
+ * only what a check needs: a server's definitions can be large, and the scheduler claims every
+ * few milliseconds.
  */
 export async function claimDueServers(
   db: Db,
@@ -306,23 +309,25 @@ export async function claimDueServers(
   leaseUntil: Date,
 ): Promise<CheckedServer[]> {
   const due = db
-    .select({ id: mcpServers.id })
-    .from(mcpServers)
+    .select({ id: mcpCheckSchedule.serverId })
+    .from(mcpCheckSchedule)
+    .innerJoin(mcpServers, eq(mcpServers.id, mcpCheckSchedule.serverId))
     // A server that needs configuration is never probed, whatever its next_check_at says.
     .where(
       and(
+        lte(mcpCheckSchedule.dueAt, now),
         eq(mcpServers.enabled, true),
         eq(mcpServers.needsConfiguration, false),
-        lte(mcpServers.nextCheckAt, now),
       ),
     )
-    .orderBy(mcpServers.nextCheckAt)
+    .orderBy(mcpCheckSchedule.dueAt)
     .limit(limit)
-    .for("update", { skipLocked: true });
+    .for("update", { of: mcpCheckSchedule, skipLocked: true });
   return db
-    .update(mcpServers)
-    .set({ nextCheckAt: leaseUntil })
-    .where(sql`${mcpServers.id} IN (${due})`)
+    .update(mcpCheckSchedule)
+    .set({ dueAt: leaseUntil })
+    .from(mcpServers)
+    .where(and(eq(mcpServers.id, mcpCheckSchedule.serverId), sql`${mcpCheckSchedule.serverId} IN (${due})`))
     .returning(CHECKED_COLUMNS);
 }
 
@@ -361,9 +366,10 @@ export function countServersByStatus(db: Db) {
 /** When the oldest check that is due now was due; null when none is. */
 export async function oldestDueCheck(db: Db, now: Date): Promise<Date | null> {
   const [row] = await db
-    .select({ due: min(mcpServers.nextCheckAt) })
-    .from(mcpServers)
-    .where(and(eq(mcpServers.enabled, true), lte(mcpServers.nextCheckAt, now)));
+    .select({ due: min(mcpCheckSchedule.dueAt) })
+    .from(mcpCheckSchedule)
+    .innerJoin(mcpServers, eq(mcpServers.id, mcpCheckSchedule.serverId))
+    .where(and(eq(mcpServers.enabled, true), lte(mcpCheckSchedule.dueAt, now)));
   return row?.due ?? null;
 }
 

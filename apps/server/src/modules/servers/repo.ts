@@ -17,7 +17,7 @@ import {
 import type { AnyPgColumn } from "drizzle-orm/pg-core";
 import type { Db, Queryable } from "../../db/client";
 import { preparedPerDb } from "../../db/prepared";
-import { mcpServers, type ServerRow } from "../../db/schema";
+import { mcpCheckSchedule, mcpServers, type ServerRow } from "../../db/schema";
 
 export type NewServerRow = typeof mcpServers.$inferInsert;
 
@@ -250,7 +250,8 @@ const OVERDUE_GRACE_MS = 5_000;
 /** The tenant's servers counted by health (disabled apart) and its checks running late. */
 export async function fleetOverview(db: Db, tenantId: string, now: Date) {
   const late = new Date(now.getTime() - OVERDUE_GRACE_MS);
-  const overdue = sql`${mcpServers.enabled} AND ${mcpServers.nextCheckAt} < ${late}`;
+  // The queue's time, not the row's: a server whose check is running is due at its lease's end.
+  const overdue = sql`${mcpServers.enabled} AND ${mcpCheckSchedule.dueAt} < ${late}`;
   const [row] = await db
     .select({
       status: sql<Record<string, number> | null>`jsonb_object_agg(status, n) FILTER (WHERE enabled)`,
@@ -266,9 +267,10 @@ export async function fleetOverview(db: Db, tenantId: string, now: Date) {
           enabled: mcpServers.enabled,
           n: sql<number>`count(*)`.as("n"),
           overdue: sql<number>`count(*) FILTER (WHERE ${overdue})`.as("overdue"),
-          oldest: sql<Date | null>`min(${mcpServers.nextCheckAt}) FILTER (WHERE ${overdue})`.as("oldest"),
+          oldest: sql<Date | null>`min(${mcpCheckSchedule.dueAt}) FILTER (WHERE ${overdue})`.as("oldest"),
         })
         .from(mcpServers)
+        .leftJoin(mcpCheckSchedule, eq(mcpCheckSchedule.serverId, mcpServers.id))
         .where(eq(mcpServers.tenantId, tenantId))
         .groupBy(mcpServers.status, mcpServers.enabled)
         .as("by_status"),
@@ -393,7 +395,8 @@ export async function scheduleChecks(
   if (ids.length === 0) return;
   await q
     .update(mcpServers)
-    // Never later than it was: an overdue server keeps its place in the queue.
+    // Never later than it was: an overdue server keeps its place in the queue (a trigger copies
+    // the change to mcp_check_schedule; a server whose check is running keeps its lease).
     .set({ nextCheckAt: sql`LEAST(${mcpServers.nextCheckAt}, ${now})` })
     .where(and(eq(mcpServers.tenantId, tenantId), inArray(mcpServers.id, ids)));
 }
