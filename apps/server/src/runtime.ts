@@ -291,7 +291,8 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
     cacheMs: config.apiKeyCacheSeconds * 1000,
   });
   closers.push(() => gateway.close());
-  const poolStats = poolStatsOf(database);
+  const apiPool = poolStatsOf(database);
+  const schedulerPool = schedulerDatabase === database ? null : poolStatsOf(schedulerDatabase);
   const metrics =
     overrides.metrics ??
     (config.metrics.enabled
@@ -301,7 +302,10 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
           log,
           sources: {
             fleet: () => readFleet({ db, clock, maxDown: MAX_DOWN_SERIES }),
-            ...(poolStats ? { pool: poolStats } : {}),
+            pools: {
+              ...(apiPool ? { api: apiPool } : {}),
+              ...(schedulerPool ? { scheduler: schedulerPool } : {}),
+            },
             ...(redis ? { redisUp: () => redis.status === "ready" } : {}),
           },
         })

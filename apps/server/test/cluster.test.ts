@@ -120,7 +120,7 @@ describe.runIf(process.env.TEST_DATABASE_URL && process.env.TEST_REDIS_URL)(
       expect(sample(text, healthz) - before).toBe(30);
       // Redis is up for all three processes: 1, not 3; the pools of all three (20 each) add up.
       expect(sample(text, "switchboard_redis_up")).toBe(1);
-      expect(sample(text, "switchboard_db_pool_max")).toBe(3 * 20);
+      expect(sample(text, 'switchboard_db_pool_max{pool="api"}')).toBe(3 * 20);
     });
 
     it("stops every worker gracefully on SIGTERM", async () => {

@@ -341,13 +341,20 @@ describe.runIf(inject("pgTemplate"))("Prometheus metrics on PostgreSQL", () => {
   let t: TestApp;
   afterAll(() => t?.close());
 
-  it("reports the database pool: its size, idle and waiting connections", async () => {
-    t = await createTestApp("postgres");
+  it("reports the database pools, the API's and the scheduler's: their size, idle and waiting connections", async () => {
+    t = await createTestApp("postgres", { env: { SCHEDULER_POOL_SIZE: "3" } });
     await createTenant(t.app);
+    await t.runtime.schedulerDb.execute(sql`SELECT 1`);
     const text = (await t.runtime.metrics.scrape()).body;
-    expect(sampleValue(text, "switchboard_db_pool_max")).toBe(5);
-    expect(sampleValue(text, "switchboard_db_pool_size")).toBeGreaterThanOrEqual(1);
-    expect(sampleValue(text, "switchboard_db_pool_waiting")).toBe(0);
+    const api = { pool: "api" };
+    const scheduler = { pool: "scheduler" };
+    expect(sampleValue(text, "switchboard_db_pool_max", api)).toBe(5);
+    expect(sampleValue(text, "switchboard_db_pool_size", api)).toBeGreaterThanOrEqual(1);
+    expect(sampleValue(text, "switchboard_db_pool_waiting", api)).toBe(0);
+    expect(sampleValue(text, "switchboard_db_pool_max", scheduler)).toBe(3);
+    expect(sampleValue(text, "switchboard_db_pool_size", scheduler)).toBe(1);
+    expect(sampleValue(text, "switchboard_db_pool_idle", scheduler)).toBe(1);
+    expect(sampleValue(text, "switchboard_db_pool_waiting", scheduler)).toBe(0);
   });
 });
 

@@ -30,7 +30,7 @@ async function exported(): Promise<Map<string, string>> {
         schedulerLagSeconds: 0,
         down: [{ org: "acme", server: "weather" }],
       }),
-      pool: () => ({ max: 20, size: 1, idle: 1, waiting: 0 }),
+      pools: { api: () => ({ max: 20, size: 1, idle: 1, waiting: 0 }) },
       redisUp: () => true,
     },
   });

@@ -78,7 +78,8 @@ export interface PoolStats {
 /** Where scrape-time values come from; each is optional (a process without Redis has no `redisUp`). */
 export interface MetricSources {
   fleet?: () => Promise<FleetSnapshot>;
-  pool?: () => PoolStats | null;
+  /** PostgreSQL's pools by name: the API's, and the scheduler's own where it has one. */
+  pools?: Record<string, () => PoolStats>;
   redisUp?: () => boolean;
 }
 
@@ -271,16 +272,16 @@ export function createMetrics(opts: MetricsOptions): Metrics {
       },
     });
   }
-  const pool = sources.pool;
-  if (pool) {
+  const pools = Object.entries(sources.pools ?? {});
+  if (pools.length > 0) {
     const poolGauge = (name: string, help: string, pick: (p: PoolStats) => number) =>
       new Gauge({
         name,
         help,
+        labelNames: ["pool"],
         registers,
         collect() {
-          const stats = pool();
-          if (stats) this.set(pick(stats));
+          for (const [pool, stats] of pools) this.set({ pool }, pick(stats()));
         },
       });
     poolGauge("switchboard_db_pool_max", "The most database connections this process opens", (p) => p.max);
