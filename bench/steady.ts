@@ -193,13 +193,14 @@ function mixOf(ids: string[]): OpenLoopRequest[] {
  * generator in another offers the mix at fixed rates (and the list page alone), timing each answer
  * from its scheduled send time:
  *
- * 1. with the scheduler off;
- * 2. catch-up: every check overdue, the scheduler started, the mix offered at `catchUpRate` until
+ * 1. catch-up: every check overdue, the scheduler started, the mix offered at `catchUpRate` until
  *    the overview reports none overdue (the drain time: every check started) and every server's
  *    check is recorded;
- * 3. after half an interval more (the catch-up's checks come due again from then on, spread by
- *    their phases), in the steady state: the same rates again, while the checks recorded per
- *    second over one interval give their peak-to-mean ratio.
+ * 2. after half an interval more (the catch-up's checks come due again from then on, spread by
+ *    their phases), in the steady state: the mix at each rate, while the checks recorded per
+ *    second over one interval give their peak-to-mean ratio;
+ * 3. with the scheduler stopped: the same rates again, on the same fleet as its checks left it
+ *    (the baseline the steady state is compared with), and the list page alone.
  */
 export async function benchSteady(kind: BenchDbKind, opts: SteadyOptions): Promise<SteadyResult> {
   const fleet = startFleet(opts.fleet, 0);
@@ -348,17 +349,13 @@ export async function benchSteady(kind: BenchDbKind, opts: SteadyOptions): Promi
     };
 
     const rows: SteadyRow[] = [];
-    for (const rate of opts.rates) rows.push(await measure("scheduler off", "mix", rate));
-    if (opts.listRate > 0) rows.push(await measure("scheduler off", "list", opts.listRate));
-    const listSaturated = opts.listRate > 0 ? await saturate() : undefined;
-
     // Catch-up: every check overdue at once, as after an outage, a restart or a bulk import.
     const { overdue } = await switchboard.ask<{ overdue: number }>({ type: "overdue" });
     let drainSeconds: number | null = null;
     let checkedSeconds: number | null = null;
     const catchUpFrom = Date.now();
     const catchUpRow = await measure("catch-up", "mix", opts.catchUpRate, async (stop) => {
-      await switchboard.ask({ type: "scheduler" });
+      await switchboard.ask({ type: "scheduler", on: true });
       const t0 = performance.now();
       const elapsed = () => round((performance.now() - t0) / 1000, 1);
       while (elapsed() < opts.catchUpMaxSeconds) {
@@ -402,7 +399,16 @@ export async function benchSteady(kind: BenchDbKind, opts: SteadyOptions): Promi
       ({ url } = await switchboard.ask<{ url: string }>({ type: "workers", count: opts.workers }));
       apiProcesses = opts.workers;
       for (const rate of opts.rates) rows.push(await measure("steady state", "mix", rate));
+      ({ url } = await switchboard.ask<{ url: string }>({ type: "workers", count: 0 }));
+      apiProcesses = 1;
     }
+
+    // The same fleet, as its checks left it, with the scheduler stopped: what the API costs
+    // without the checks, not without their results (a fleet never checked answers smaller pages).
+    await switchboard.ask({ type: "scheduler", on: false });
+    for (const rate of opts.rates) rows.push(await measure("scheduler off", "mix", rate));
+    if (opts.listRate > 0) rows.push(await measure("scheduler off", "list", opts.listRate));
+    const listSaturated = opts.listRate > 0 ? await saturate() : undefined;
     return {
       servers: opts.servers,
       fleet: opts.fleet,

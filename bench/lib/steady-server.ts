@@ -16,14 +16,14 @@ const WORKER = fileURLToPath(new URL("./steady-worker.ts", import.meta.url));
  * Switchboard for the steady-state benchmark, in a process of its own as `npm start` runs it
  * (startServer: the API, the retention jobs, and, once sent `scheduler`, the health scheduler built
  * by the same createJobs, its probes in their worker thread), so that its CPU time is its own and
- * an embedded PGlite lives in it. It starts with the scheduler off, so that the API can be measured
- * without it first. Over IPC: `setup` registers `servers` servers whose URLs take the fleet's in
+ * an embedded PGlite lives in it. It starts with the scheduler off. Over IPC: `setup` registers `servers` servers whose URLs take the fleet's in
  * turn, each checked every `intervalSeconds`, with `history` old health rows each, and answers the
  * API's URL, the sessions' headers and the servers' ids; `cpu` answers this process's CPU time so
  * far (its API workers' included); `overdue` makes every server's check overdue by an interval;
- * `scheduler` starts the scheduler; `workers` starts `count` API worker processes on PostgreSQL, as
- * `start` does with WEB_CONCURRENCY (this process stays the primary that runs the scheduler), and
- * answers their shared URL; `checks` answers the time of every health check recorded in
+ * `scheduler` starts the scheduler (`on`) or stops it once its checks in flight are recorded;
+ * `workers` starts `count` API worker processes on PostgreSQL, as `start` does with
+ * WEB_CONCURRENCY (this process stays the primary that runs the scheduler), and answers their
+ * shared URL, or with 0 stops them and answers this process's; `checks` answers the time of every health check recorded in
  * [fromMs, toMs); `checked` how many servers have been checked since `sinceMs`; `stop` exits.
  */
 export type SteadyServerCommand =
@@ -38,7 +38,7 @@ export type SteadyServerCommand =
     }
   | { type: "cpu" }
   | { type: "overdue" }
-  | { type: "scheduler" }
+  | { type: "scheduler"; on: boolean }
   | { type: "workers"; count: number }
   | { type: "checks"; fromMs: number; toMs: number }
   | { type: "checked"; sinceMs: number }
@@ -83,6 +83,15 @@ async function startWorkers(count: number): Promise<{ url: string }> {
   return { url: `http://127.0.0.1:${port}` };
 }
 
+/** Stops the API workers; answers this process's own URL, which served all along. */
+async function stopWorkers(): Promise<{ url: string }> {
+  await Promise.all(
+    workers.splice(0).map((worker) => new Promise((exited) => worker.once("exit", exited).kill())),
+  );
+  const { port } = server?.app.server.address() as { port: number };
+  return { url: `http://127.0.0.1:${port}` };
+}
+
 async function setup(command: Extract<SteadyServerCommand, { type: "setup" }>): Promise<SteadySetup> {
   database = await openBenchDatabase(command.kind, "steady");
   // SCHEDULER_MAX_RATE fixes the catch-up's pace, SCHEDULER_IDLE_MS the claims' step (to compare
@@ -116,7 +125,7 @@ async function setup(command: Extract<SteadyServerCommand, { type: "setup" }>): 
       SELECT id, tenant_id, now() - (h || ' hours')::interval, 'healthy', 5 + h
       FROM mcp_servers, generate_series(1, ${command.history}) h
       WHERE tenant_id = ${tenantId}`);
-  await db.execute(sql`ANALYZE mcp_servers, mcp_server_search, mcp_server_health`);
+  await db.execute(sql`ANALYZE mcp_servers, mcp_check_schedule, mcp_server_search, mcp_server_health`);
   const ids = await queryRows<{ id: string }>(
     db,
     sql`SELECT id FROM mcp_servers WHERE tenant_id = ${tenantId} ORDER BY id`,
@@ -138,7 +147,7 @@ async function handle(command: SteadyServerCommand): Promise<unknown> {
     case "cpu":
       return { cpuMs: ownCpuMs() + pidsCpuMs(workers.flatMap((w) => w.process.pid ?? [])) };
     case "workers":
-      return startWorkers(command.count);
+      return command.count > 0 ? startWorkers(command.count) : stopWorkers();
     case "overdue": {
       const rows = await queryRows<{ n: number }>(
         db,
@@ -150,6 +159,12 @@ async function handle(command: SteadyServerCommand): Promise<unknown> {
       return { overdue: rows[0]?.n ?? 0 };
     }
     case "scheduler": {
+      if (!command.on) {
+        // Stops claiming, and waits for the checks in flight to be recorded.
+        await stopScheduler?.();
+        stopScheduler = null;
+        return { started: false };
+      }
       // The scheduler as `npm start` builds it (its other jobs already run since startServer).
       const { scheduler } = createJobs(server.runtime, { scheduler: true });
       if (!scheduler) throw new Error("no scheduler");
