@@ -88,7 +88,8 @@ async function stopWorkers(): Promise<{ url: string }> {
   await Promise.all(
     workers.splice(0).map((worker) => new Promise((exited) => worker.once("exit", exited).kill())),
   );
-  const { port } = server?.app.server.address() as { port: number };
+  if (!server) throw new Error("the steady-state Switchboard was not set up");
+  const { port } = server.app.server.address() as { port: number };
   return { url: `http://127.0.0.1:${port}` };
 }
 
