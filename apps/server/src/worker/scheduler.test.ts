@@ -541,6 +541,25 @@ describe.each(testDatabaseKinds())("health scheduler on %s", (kind) => {
     });
   });
 
+  it("vacuums the queue of due checks while it runs, which each check leaves two dead versions in", async () => {
+    const vacuums = async () =>
+      (
+        await queryRows<{ n: number }>(
+          t.database.db,
+          sql`SELECT vacuum_count::int AS n FROM pg_stat_user_tables WHERE relname = 'mcp_check_schedule'`,
+        )
+      )[0]?.n ?? 0;
+    const before = await vacuums();
+    const s = scheduler();
+    s.start();
+    try {
+      // At its start, and every QUEUE_VACUUM_INTERVAL_MS after.
+      await vi.waitFor(async () => expect(await vacuums()).toBeGreaterThan(before));
+    } finally {
+      await s.stop();
+    }
+  });
+
   it("rests a second after a failed round, however short its idle pause: an outage is logged once a second", async () => {
     const gone = await openDatabase({ kind: "pglite" });
     await gone.close(); // every claim now fails

@@ -331,6 +331,16 @@ export async function claimDueServers(
     .returning(CHECKED_COLUMNS);
 }
 
+/**
+ * Vacuums the queue of due checks. Each check writes two versions of its row there (the lease,
+ * then the next check), each with a new entry in the due-time index; the dead ones sit at the
+ * front of that index, where every claim starts reading. Autovacuum may be off or lag behind such
+ * churn, and the table is small: vacuuming it costs milliseconds.
+ */
+export async function vacuumCheckQueue(db: Db): Promise<void> {
+  await db.execute(sql`VACUUM mcp_check_schedule`);
+}
+
 export async function fleetCheckRate(db: Db): Promise<number> {
   const [row] = await db
     .select({ rate: sql<string>`coalesce(sum(1.0 / ${mcpServers.checkIntervalSeconds}), 0)` })
