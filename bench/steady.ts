@@ -1,7 +1,7 @@
 import { fork } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import type { FleetOverview } from "../packages/shared/src/servers";
-import { startCpuMeter } from "./lib/cpu";
+import { startCpuMeter, timeFixedWork } from "./lib/cpu";
 import type { BenchDbKind } from "./lib/database";
 import { startFleet } from "./lib/fleet";
 import { load } from "./lib/load";
@@ -72,6 +72,8 @@ export interface SteadyRow {
   loadCpuMs: number;
   /** How late the load generator sent at p99 (its own queueing), ms. */
   sendLagP99: number;
+  /** The machine's time for a fixed piece of work just before the run (lib/cpu timeFixedWork), ms. */
+  machineMs: number;
 }
 
 export interface SaturatedList {
@@ -266,6 +268,7 @@ export async function benchSteady(kind: BenchDbKind, opts: SteadyOptions): Promi
     ): Promise<SteadyRow> => {
       await openLoop(spec(rate, load === "mix" ? mix : list, WARM_UP_SECONDS)).result;
       await settle();
+      const machineMs = timeFixedWork();
       const cpu0 = await cpuMs();
       const meter = startCpuMeter({ postgres: kind === "postgres" });
       const from = Date.now();
@@ -307,6 +310,7 @@ export async function benchSteady(kind: BenchDbKind, opts: SteadyOptions): Promi
         databaseCpuMs: spent.postgresMs === null ? null : per(spent.postgresMs),
         loadCpuMs: per(r.loadCpuMs),
         sendLagP99: r.sendLagP99,
+        machineMs,
       };
       console.error(
         `  steady ${kind}: ${phase}${apiProcesses > 1 ? ` (${apiProcesses} API workers)` : ""}, ${load} at ${rate} req/s: p50 ${row.p50} ms, p99 ${row.p99} ms, ` +

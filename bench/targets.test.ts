@@ -124,6 +124,7 @@ const steadyRow = (
   databaseCpuMs: 0.5,
   loadCpuMs: 0.5,
   sendLagP99: 1,
+  machineMs: 20,
   health: "healthy 10000",
   ...over,
 });
