@@ -77,10 +77,14 @@ const alive = (pid: number) => {
   }
 };
 
-async function waitFor(check: () => boolean, ms: number) {
+/** Waits for `check`; watching a process, fails as soon as it exits, and says what it wrote. */
+async function waitFor(check: () => boolean, ms: number, watched?: Run) {
   const until = Date.now() + ms;
+  const said = () => (watched ? `; it wrote:\n${watched.output().slice(-4000)}` : "");
   while (!check()) {
-    if (Date.now() > until) throw new Error("timed out");
+    if (watched && watched.child.exitCode !== null && !check())
+      throw new Error(`the process exited with ${watched.child.exitCode}${said()}`);
+    if (Date.now() > until) throw new Error(`timed out${said()}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }
@@ -159,7 +163,7 @@ describe("switchboard CLI", () => {
       METRICS_PORT: String(metricsPort),
     });
     try {
-      await waitFor(() => server.output().includes("Switchboard is up"), 60_000);
+      await waitFor(() => server.output().includes("Switchboard is up"), 60_000, server);
       expect(server.output()).toContain(`"applied":${JSON.stringify(TAGS)}`);
       const health = await fetch(`http://127.0.0.1:${port}/healthz`);
       expect(health.status).toBe(200);
@@ -212,7 +216,7 @@ describe("switchboard CLI", () => {
     const npmPid = npm.child.pid as number;
     let serverPid = 0;
     try {
-      await waitFor(() => npm.output().includes("Switchboard is up"), 90_000);
+      await waitFor(() => npm.output().includes("Switchboard is up"), 90_000, npm);
       // npm's only child is the server itself: the script's shell replaced itself with node.
       const children = readdirSync(`/proc/${npmPid}/task`).flatMap((task) =>
         readFileSync(`/proc/${npmPid}/task/${task}/children`, "utf8").split(" ").filter(Boolean),
@@ -250,13 +254,13 @@ describe("switchboard CLI", () => {
       SCHEDULER_IDLE_MS: "100",
     });
     try {
-      await waitFor(() => worker.output().includes("health scheduler started"), 150_000);
+      await waitFor(() => worker.output().includes("health scheduler started"), 150_000, worker);
       const text = await scrape(`http://127.0.0.1:${metricsPort}/metrics`);
       expect(sampleValue(text, "switchboard_scheduler_lag_seconds")).toBe(0);
       expect(sampleValue(text, "switchboard_probes_in_flight")).toBe(0);
       expect(sampleValue(text, "process_cpu_user_seconds_total")).toBeGreaterThan(0);
       // The scheduler's claims, outside any request, are traced too.
-      await waitFor(() => collector.spans.includes("UPDATE mcp_check_schedule"), 10_000);
+      await waitFor(() => collector.spans.includes("UPDATE mcp_check_schedule"), 10_000, worker);
     } finally {
       worker.child.kill("SIGTERM");
     }
