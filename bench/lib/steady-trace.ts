@@ -1,6 +1,7 @@
 import { appendFileSync, readFileSync } from "node:fs";
 import { monitorEventLoopDelay } from "node:perf_hooks";
-import { type Database, poolStatsOf } from "../../apps/server/src/db/client";
+import { sql } from "drizzle-orm";
+import { type Database, poolStatsOf, queryRows } from "../../apps/server/src/db/client";
 
 /** The machine's CPU time so far, idle and in all (the first line of /proc/stat, in ticks). */
 function machineTicks(): { idle: number; total: number } {
@@ -12,8 +13,9 @@ function machineTicks(): { idle: number; total: number } {
 /**
  * BENCH_TRACE=<file>: what the steady-state Switchboard went through, a line a second: the
  * machine's busy share (%), the most requests that waited for one of the pool's connections, the
- * event loop's longest delay (ms), and the process's CPU in that second (ms, its threads
- * included). To lay beside the load generator's slow answers (`<file>.slow`, see open-loop.ts), so that a slow
+ * event loop's longest delay (ms), the process's CPU in that second (ms, its threads included),
+ * and on PostgreSQL the tables (auto)vacuumed or analyzed and the checkpoints ended since the last
+ * line. To lay beside the load generator's slow answers (`<file>.slow`, see open-loop.ts), so that a slow
  * second can be told apart: a busy machine, a stalled event loop, or a pool with none to lend.
  */
 export function startSteadyTrace(file: string, database: Database): () => void {
@@ -26,19 +28,34 @@ export function startSteadyTrace(file: string, database: Database): () => void {
   }, 10);
   let cpu = process.cpuUsage();
   let ticks = machineTicks();
-  const writer = setInterval(() => {
+  let maintained = new Map<string, number>();
+  /** What PostgreSQL's own maintenance did since the last call: it competes for the same cores. */
+  const maintenance = async (): Promise<string> => {
+    if (database.kind !== "postgres") return "";
+    const rows = await queryRows<{ name: string; n: number }>(
+      database.db,
+      sql`SELECT relname AS name,
+                 (vacuum_count + autovacuum_count + analyze_count + autoanalyze_count)::int AS n
+          FROM pg_stat_user_tables
+          UNION ALL SELECT 'checkpoint', (checkpoints_timed + checkpoints_req)::int FROM pg_stat_bgwriter`,
+    );
+    const now = new Map(rows.map((r) => [r.name, r.n]));
+    const moved = rows.filter((r) => maintained.size > 0 && r.n > (maintained.get(r.name) ?? 0));
+    maintained = now;
+    return moved.length ? ` maintained ${moved.map((r) => r.name).join(",")}` : "";
+  };
+  const writer = setInterval(async () => {
     const now = machineTicks();
     const busy = 1 - (now.idle - ticks.idle) / Math.max(1, now.total - ticks.total);
     const spent = process.cpuUsage(cpu);
-    appendFileSync(
-      file,
+    const line =
       `${Date.now()} busy ${Math.round(busy * 100)} waiting ${waiting} delay ${Math.round(delay.max / 1e6)} ` +
-        `cpu ${Math.round((spent.user + spent.system) / 1000)}\n`,
-    );
+      `cpu ${Math.round((spent.user + spent.system) / 1000)}`;
     ticks = now;
     cpu = process.cpuUsage();
     waiting = 0;
     delay.reset();
+    appendFileSync(file, `${line}${await maintenance().catch(() => " maintained ?")}\n`);
   }, 1000);
   sampler.unref();
   writer.unref();

@@ -28,6 +28,7 @@ export function createJobs(runtime: Runtime, { scheduler: withScheduler }: { sch
         ...config.scheduler,
         db: runtime.schedulerDb,
         probe: runtime.scheduledProbe,
+        warmUp: async () => runtime.probeThread?.warm(),
         leaseMs: config.probe.timeoutMs * 3,
       })
     : null;

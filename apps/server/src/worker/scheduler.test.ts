@@ -476,6 +476,31 @@ describe.each(testDatabaseKinds())("health scheduler on %s", (kind) => {
       }
     });
 
+    it("makes its first claim once its probes are warm, and never if stopped before", async () => {
+      const { db, counted } = countingClaims();
+      let warmed = () => {};
+      const warmUp = () =>
+        new Promise<void>((done) => {
+          warmed = done;
+        });
+      const s = scheduler({ db, clock: systemClock, probe: instant, idleMs: 20, warmUp });
+      s.start();
+      await new Promise((done) => setTimeout(done, 200));
+      expect(counted.claims).toBe(0);
+      warmed();
+      await vi.waitFor(() => expect(counted.claims).toBeGreaterThan(0));
+      await s.stop();
+
+      // Stopped while warming up: it ends without a claim.
+      const cold = countingClaims();
+      const stopped = scheduler({ db: cold.db, clock: systemClock, probe: instant, idleMs: 20, warmUp });
+      stopped.start();
+      const stopping = stopped.stop();
+      warmed();
+      await stopping;
+      expect(cold.counted.claims).toBe(0);
+    });
+
     it("looks for due checks a few times a second while none are due", async () => {
       const errors: string[] = [];
       const logged = pino({ level: "error" }, { write: (line: string) => errors.push(line) });

@@ -36,6 +36,8 @@ export interface SchedulerOptions extends CoreDeps {
    * its intervals ask for, at least MIN_RATE), so that catching up drains at a bounded pace.
    */
   maxRate: number | null;
+  /** Readies what the checks run on (the probe thread) before the first claim. */
+  warmUp?: () => Promise<void>;
   random?: () => number;
 }
 
@@ -172,6 +174,9 @@ export function createScheduler(opts: SchedulerOptions) {
         setTimeout(done, ms).unref();
       });
     let empty = 0;
+    // A catch-up's first probes would otherwise wait for the probe code to load, and then start
+    // together with the loading's CPU: the worst second the API had in a catch-up.
+    await opts.warmUp?.().catch((err) => log.warn({ err }, "could not warm up the probes"));
     while (running) {
       const free = opts.concurrency - inFlight.size;
       if (free < minClaim) {

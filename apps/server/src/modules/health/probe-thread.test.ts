@@ -39,6 +39,24 @@ describe("the probe thread", { timeout: 90_000 }, () => {
     }
   });
 
+  it("is started and loaded by warm, before any probe is asked of it", async () => {
+    const thread = createThreadProber(options, log);
+    try {
+      const warming = thread.warm();
+      expect(thread.stats()).toEqual({ probes: 0, running: true });
+      // Resolves on the thread's word that its code has loaded (a thread that never said so would
+      // hold this test until its timeout); warming again asks nothing more of it.
+      await warming;
+      await thread.warm();
+      expect(thread.stats()).toEqual({ probes: 0, running: true });
+      const result = await thread.probe({ url: mcp.url, transport: "streamable-http", headers: {} });
+      expect(result.status).toBe("healthy");
+      expect(thread.stats()).toEqual({ probes: 1, running: true });
+    } finally {
+      await thread.close();
+    }
+  });
+
   it("applies the SSRF guard in the thread: a loopback server is refused unless private targets are allowed", async () => {
     const thread = createThreadProber({ ...options, allowPrivate: false }, log);
     try {

@@ -15,13 +15,17 @@ export interface ProbeRequest {
   id: number;
   target: ProbeTarget;
 }
-interface ProbeAnswer {
-  id: number;
-  result: ProbeResult;
-}
+/** A probe's answer, or the thread's word that it has loaded and takes probes. */
+type ThreadMessage = { id: number; result: ProbeResult } | { ready: true };
 
 export interface ThreadProber {
   probe: Prober;
+  /**
+   * Starts the thread if it is not running, and resolves once it has loaded (or failed to): the
+   * scheduler waits for it before its first claim, so that loading the probe code never falls
+   * within its first checks.
+   */
+  warm(): Promise<void>;
   /** Probes the thread has answered, and whether it runs: what a test or an operator can check. */
   stats(): { probes: number; running: boolean };
   close(): Promise<void>;
@@ -36,23 +40,30 @@ const ENTRY = new URL(fromSource ? "./probe-worker.dev.mjs" : "./probe-worker.js
 /**
  * Health probes in a worker thread of their own, so that a fleet's checks (HTTP, SSE parsing, JSON)
  * never hold up the event loop that serves the API and the gateway. The thread starts with the
- * first probe; should it die, the probes in flight fail (their servers are checked again once the
- * lease runs out) and the next probe starts a new one.
+ * scheduler (`warm`) or the first probe; should it die, the probes in flight fail (their servers
+ * are checked again once the lease runs out) and the next probe starts a new one.
  */
 export function createThreadProber(options: ProbeThreadOptions, log: Logger): ThreadProber {
   let worker: Worker | null = null;
   let nextId = 0;
   let probes = 0;
   const pending = new Map<number, { resolve: (r: ProbeResult) => void; reject: (e: Error) => void }>();
+  let loaded: Promise<void> = Promise.resolve();
 
   const start = () => {
     const w = new Worker(ENTRY, { workerData: options, name: "switchboard-probes" });
-    w.on("message", ({ id, result }: ProbeAnswer) => {
+    let ready = () => {};
+    loaded = new Promise((resolve) => {
+      ready = resolve;
+    });
+    w.on("message", (message: ThreadMessage) => {
+      if ("ready" in message) return ready();
       probes++;
-      pending.get(id)?.resolve(result);
-      pending.delete(id);
+      pending.get(message.id)?.resolve(message.result);
+      pending.delete(message.id);
     });
     const fail = (err: Error) => {
+      ready();
       if (worker === w) worker = null;
       for (const p of pending.values()) p.reject(err);
       pending.clear();
@@ -73,6 +84,10 @@ export function createThreadProber(options: ProbeThreadOptions, log: Logger): Th
         pending.set(id, { resolve, reject });
         worker.postMessage({ id, target } satisfies ProbeRequest);
       }),
+    warm() {
+      worker ??= start();
+      return loaded;
+    },
     stats: () => ({ probes, running: worker !== null }),
     async close() {
       const w = worker;

@@ -36,3 +36,5 @@ parentPort?.on("message", async ({ id, target }: ProbeRequest) => {
   const answer: ProbeResult = { ...result, hashes: hashToolSet(result.tools), answeredAt };
   parentPort?.postMessage({ id, result: answer });
 });
+// Loaded: the scheduler may start its checks (see ThreadProber.warm).
+parentPort?.postMessage({ ready: true });

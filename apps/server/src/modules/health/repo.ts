@@ -335,10 +335,11 @@ export async function claimDueServers(
  * Vacuums the queue of due checks. Each check writes two versions of its row there (the lease,
  * then the next check), each with a new entry in the due-time index; the dead ones sit at the
  * front of that index, where every claim starts reading. Autovacuum may be off or lag behind such
- * churn, and the table is small: vacuuming it costs milliseconds.
+ * churn, and the table is small: vacuuming it costs milliseconds. SKIP_LOCKED: while another
+ * instance's scheduler vacuums it, this one skips its turn instead of waiting.
  */
 export async function vacuumCheckQueue(db: Db): Promise<void> {
-  await db.execute(sql`VACUUM mcp_check_schedule`);
+  await db.execute(sql`VACUUM (SKIP_LOCKED) mcp_check_schedule`);
 }
 
 export async function fleetCheckRate(db: Db): Promise<number> {
