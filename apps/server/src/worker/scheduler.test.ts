@@ -128,6 +128,43 @@ describe.each(testDatabaseKinds())("health scheduler on %s", (kind) => {
     await t.database.db.execute(sql`UPDATE mcp_servers SET enabled = false WHERE id = ${id}`);
   });
 
+  it("dates a drift by the check that saw it, not by when its batch was written", async () => {
+    const drifting = await startMcpServer({
+      name: "drifting",
+      tools: [{ name: "lookup", description: "Finds" }],
+    });
+    let id = "";
+    try {
+      id = await register("drifting", drifting.url);
+      expect(await scheduler().runOnce()).toBe(1);
+      drifting.setTools([{ name: "lookup", description: "Finds, and sends it elsewhere" }]);
+      await t.database.db.execute(
+        sql`UPDATE mcp_servers SET next_check_at = ${clock.now()} WHERE id = ${id}`,
+      );
+      // Its answer waited 7 s for the event loop that records it.
+      const queuedProbe: Prober = async (target) => ({
+        ...(await realProbe(target)),
+        answeredAt: Date.now() - 7_000,
+      });
+      expect(await scheduler({ probe: queuedProbe }).runOnce()).toBe(1);
+      const row = await server(id);
+      const drift = await queryRows<{ detected_at: Date | string }>(
+        t.database.db,
+        sql`SELECT detected_at FROM mcp_tool_drift WHERE server_id = ${id}`,
+      );
+      expect(drift).toHaveLength(1);
+      expect(new Date(drift[0]?.detected_at ?? 0).getTime()).toBe(
+        new Date(row.last_checked_at as string).getTime(),
+      );
+      expect(new Date(drift[0]?.detected_at ?? 0).getTime()).toBeLessThanOrEqual(
+        clock.now().getTime() - 7_000,
+      );
+    } finally {
+      if (id) await t.database.db.execute(sql`UPDATE mcp_servers SET enabled = false WHERE id = ${id}`);
+      await drifting.close();
+    }
+  });
+
   it("records a scheduled check that a check by hand overtook as history only: the newer state stands", async () => {
     const changing = await startMcpServer({
       name: "changing",
@@ -240,6 +277,44 @@ describe.each(testDatabaseKinds())("health scheduler on %s", (kind) => {
       if (id) await t.database.db.execute(sql`UPDATE mcp_servers SET enabled = false WHERE id = ${id}`);
       clock.advance(start - clock.now().getTime());
       await slow.close();
+    }
+  });
+
+  it("dates a status from the earliest check that found it, when an older one is recorded last", async () => {
+    const going = await startMcpServer({ name: "going" });
+    const start = clock.now().getTime();
+    let id = "";
+    try {
+      id = await register("going", going.url);
+      expect((await admin({ method: "POST", url: `/mcp/servers/${id}/check` })).statusCode).toBe(200);
+      await going.close();
+      await t.database.db.execute(
+        sql`UPDATE mcp_servers SET next_check_at = ${clock.now()} WHERE id = ${id}`,
+      );
+      // The scheduled check finds the server down at start + 10 s; before it is recorded, a check
+      // by hand finds it down too, at start + 30 s, and is recorded first.
+      let byHandStatus = 0;
+      const late: Prober = async (target) => {
+        const seen = await realProbe(target);
+        clock.advance(30_000);
+        byHandStatus = (await admin({ method: "POST", url: `/mcp/servers/${id}/check` })).statusCode;
+        return { ...seen, answeredAt: Date.now() - 20_000 };
+      };
+      expect(await scheduler({ probe: late }).runOnce()).toBe(1);
+      expect(byHandStatus).toBe(200);
+      const row = await server(id);
+      expect(row.status).toBe("unhealthy");
+      expect(new Date(row.last_checked_at as string).getTime()).toBe(start + 30_000);
+      const [scheduled] = await queryRows<{ checked_at: Date | string }>(
+        t.database.db,
+        sql`SELECT checked_at FROM mcp_server_health WHERE server_id = ${id} ORDER BY checked_at LIMIT 1 OFFSET 1`,
+      );
+      const foundDown = new Date(scheduled?.checked_at ?? 0).getTime();
+      expect(foundDown).toBeLessThan(start + 11_000);
+      expect(new Date(row.status_since as string).getTime()).toBe(foundDown);
+    } finally {
+      if (id) await t.database.db.execute(sql`UPDATE mcp_servers SET enabled = false WHERE id = ${id}`);
+      clock.advance(start - clock.now().getTime());
     }
   });
 

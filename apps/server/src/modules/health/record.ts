@@ -80,17 +80,22 @@ export function publishHealthChanged(deps: RecordDeps, { server, result, checked
 type Drifted = { change: repo.ToolsChanged; drift: repo.DriftRow; diff: ReturnType<typeof diffTools> };
 
 /**
- * Writes, for each server whose tools changed, a drift entry and its audit row (actor: system).
- * Call it with the queryable that recorded the checks.
+ * Writes, for each server whose tools changed, a drift entry dated by the check that saw the
+ * change (`checkedAt`: when its answer came, not when its batch was written) and its audit row
+ * (actor: system). Call it with the queryable that recorded the checks.
  */
-async function recordDrift(q: Queryable, changes: repo.ToolsChanged[], at: Date): Promise<Drifted[]> {
+async function recordDrift(
+  q: Queryable,
+  changes: repo.ToolsChanged[],
+  checkedAt: Map<string, Date>,
+): Promise<Drifted[]> {
   const drifted: Drifted[] = [];
   for (const change of changes) {
     const diff = diffTools(change.before, change.after);
     const drift = await repo.insertDrift(q, {
       serverId: change.serverId,
       tenantId: change.tenantId,
-      detectedAt: at,
+      detectedAt: checkedAt.get(change.serverId) as Date,
       fromHash: change.fromHash,
       toHash: change.toHash,
       ...diff,
@@ -151,9 +156,10 @@ export async function recordChecks(
       .values(),
   ];
   const records = latest.map((c) => toHealthRecord(deps, c));
+  const checkedAt = new Map(latest.map((c) => [c.server.id, c.checkedAt]));
   const write = async (q: Queryable) => {
     const { recorded, current, changed } = await repo.recordHealth(q, records);
-    return { recorded, current, drifted: await recordDrift(q, changed, deps.clock.now()) };
+    return { recorded, current, drifted: await recordDrift(q, changed, checkedAt) };
   };
   const { recorded, current, drifted } = records.some((r) => r.learned?.listing)
     ? await deps.db.transaction(write)

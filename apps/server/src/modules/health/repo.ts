@@ -146,7 +146,11 @@ export async function recordHealth(
         -- that clocks a little apart (instances on several hosts) never set a check aside.
         UPDATE mcp_servers s SET
           status = CASE WHEN n.newest THEN i.status ELSE s.status END,
-          status_since = CASE WHEN NOT n.newest THEN s.status_since
+          -- An older check of the status the server is in dates that status back to it: the
+          -- newer check recorded first saw it begin only as late as itself.
+          status_since = CASE
+            WHEN NOT n.newest THEN CASE WHEN s.status = i.status AND i.checked_at < s.status_since
+              THEN i.checked_at ELSE s.status_since END
             WHEN s.status = i.status THEN coalesce(s.status_since, i.checked_at) ELSE i.checked_at END,
           last_checked_at = CASE WHEN n.newest THEN i.checked_at ELSE s.last_checked_at END,
           last_latency_ms = CASE WHEN n.newest THEN i.latency_ms ELSE s.last_latency_ms END,
