@@ -1,3 +1,5 @@
+import { readdirSync, readFileSync } from "node:fs";
+import { getPriority } from "node:os";
 import { isMainThread } from "node:worker_threads";
 import { sql } from "drizzle-orm";
 import pino from "pino";
@@ -5,11 +7,18 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { as, createTenant, createTestApp, type TestApp } from "../../../test/app";
 import { type RunningMcpServer, startMcpServer } from "../../demo/mcp-servers";
 import { createJobs } from "../../jobs";
-import { createThreadProber } from "./probe-thread";
+import { createThreadProber, PROBE_THREAD_NICE } from "./probe-thread";
 import { hashToolSet } from "./tools";
 
 const log = pino({ level: "silent" });
 const options = { timeoutMs: 5000, degradedMs: 4000, maxBodyBytes: 1 << 20, allowPrivate: true };
+
+/** The nice value of each thread of this process, as Linux reports it (the 19th field of stat). */
+const threadNices = () =>
+  readdirSync("/proc/self/task").map((id) => {
+    const stat = readFileSync(`/proc/self/task/${id}/stat`, "utf8");
+    return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[16]);
+  });
 
 // A thread started from TypeScript source compiles its modules first: seconds on a loaded machine.
 describe("the probe thread", { timeout: 90_000 }, () => {
@@ -56,6 +65,27 @@ describe("the probe thread", { timeout: 90_000 }, () => {
       await thread.close();
     }
   });
+
+  it.runIf(process.platform === "linux")(
+    "runs below the priority of the threads that serve the API, which keep theirs",
+    async () => {
+      const own = getPriority();
+      const lower = Math.min(19, own + PROBE_THREAD_NICE);
+      const before = threadNices();
+      const thread = createThreadProber(options, log);
+      try {
+        await thread.warm();
+        const after = threadNices();
+        // One thread more runs lower: the probe thread; this one, the main thread, is as it was.
+        expect(after.filter((n) => n === lower).length).toBe(before.filter((n) => n === lower).length + 1);
+        expect(getPriority()).toBe(own);
+        const result = await thread.probe({ url: mcp.url, transport: "streamable-http", headers: {} });
+        expect(result.status).toBe("healthy");
+      } finally {
+        await thread.close();
+      }
+    },
+  );
 
   it("applies the SSRF guard in the thread: a loopback server is refused unless private targets are allowed", async () => {
     const thread = createThreadProber({ ...options, allowPrivate: false }, log);

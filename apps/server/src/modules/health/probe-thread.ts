@@ -2,6 +2,13 @@ import { Worker } from "node:worker_threads";
 import type { Logger } from "../../lib/log";
 import type { ProbeResult, Prober, ProbeTarget } from "./probe";
 
+/**
+ * How much lower than the process the probe thread runs (nice, on Linux): checks are background
+ * work, and on a busy machine the threads that serve the API and the gateway go first. A probe's
+ * latency then includes that wait, as it includes any other on a busy machine.
+ */
+export const PROBE_THREAD_NICE = 10;
+
 /** What the probe thread is built with: plain data, since a thread shares no objects. */
 export interface ProbeThreadOptions {
   timeoutMs: number;

@@ -1,7 +1,9 @@
+import { readlinkSync } from "node:fs";
+import { getPriority, setPriority } from "node:os";
 import { parentPort, workerData } from "node:worker_threads";
 import { createUpstreamDispatcher } from "../upstream/dispatcher";
 import { createProber, type ProbeResult } from "./probe";
-import type { ProbeRequest, ProbeThreadOptions } from "./probe-thread";
+import { PROBE_THREAD_NICE, type ProbeRequest, type ProbeThreadOptions } from "./probe-thread";
 import { hashToolSet } from "./tools";
 
 /**
@@ -10,6 +12,13 @@ import { hashToolSet } from "./tools";
  * opened, and nothing of them is kept past the probe.
  */
 const options = workerData as ProbeThreadOptions;
+
+// Below the process's priority (see PROBE_THREAD_NICE). Linux sets one thread's priority by its id,
+// which /proc/thread-self names; elsewhere the thread keeps the process's.
+try {
+  const thread = Number(readlinkSync("/proc/thread-self").split("/").pop());
+  setPriority(thread, Math.min(19, getPriority(thread) + PROBE_THREAD_NICE));
+} catch {}
 const probe = createProber({
   timeoutMs: options.timeoutMs,
   degradedMs: options.degradedMs,
