@@ -320,7 +320,7 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
       }),
     { metrics, tracing },
   );
-  // Started by the first scheduled probe: an API instance with SCHEDULER=off never starts it.
+  // Started by the scheduler (or its first probe): an API instance with SCHEDULER=off never starts it.
   const probeThread =
     !overrides.probe && config.scheduler.probeThread
       ? createThreadProber(
