@@ -95,6 +95,7 @@ async function recordDrift(
     const drift = await repo.insertDrift(q, {
       serverId: change.serverId,
       tenantId: change.tenantId,
+      // Every server whose tools changed is one of the checks just recorded.
       detectedAt: checkedAt.get(change.serverId) as Date,
       fromHash: change.fromHash,
       toHash: change.toHash,
