@@ -243,12 +243,12 @@ export function fleetCheckRate(db: Db): Promise<number> {
   return repo.fleetCheckRate(db);
 }
 
-/** Removes health history older than the retention period, checks and hourly rollup; returns how many rows went. */
 /** Keeps the scheduler's queue lean under its churn (see repo.vacuumCheckQueue). */
 export function vacuumCheckQueue(db: Db): Promise<void> {
   return repo.vacuumCheckQueue(db);
 }
 
+/** Removes health history older than the retention period, checks and hourly rollup; returns how many rows went. */
 export function purgeHealthHistory({
   db,
   clock,
