@@ -11,6 +11,7 @@ import { createMemoryBus } from "../lib/bus";
 import { systemClock } from "../lib/clock";
 import { createProber, type Prober } from "../modules/health/probe";
 import { slotAtOrAfter } from "../modules/health/schedule";
+import { vacuumCheckQueue } from "../modules/health/service";
 import { createUpstreamDispatcher } from "../modules/upstream/dispatcher";
 import { createScheduler, MIN_RATE, QUIET_AFTER, type SchedulerOptions } from "./scheduler";
 
@@ -708,6 +709,23 @@ describe.runIf(process.env.TEST_DATABASE_URL)("two schedulers on one PostgreSQL"
   afterAll(async () => {
     await mcp.close();
     await t.close();
+  });
+
+  it("skip their turn to vacuum the queue while another instance vacuums it, instead of waiting", async () => {
+    const second = await openDatabase({ kind: "postgres", url: t.database.url as string, poolSize: 1 });
+    try {
+      await second.db.transaction(async (tx) => {
+        // The lock a VACUUM of the queue holds while it runs.
+        await tx.execute(sql`LOCK TABLE mcp_check_schedule IN SHARE UPDATE EXCLUSIVE MODE`);
+        const turn = await Promise.race([
+          vacuumCheckQueue(t.database.db).then(() => "skipped"),
+          new Promise((r) => setTimeout(() => r("waited"), 5_000)),
+        ]);
+        expect(turn).toBe("skipped");
+      });
+    } finally {
+      await second.close();
+    }
   });
 
   it("never probe one server twice in one round", async () => {
