@@ -25,7 +25,9 @@ import { type Run, targetsOf } from "./targets";
  * BENCH_STEADY_INTERVAL, BENCH_STEADY_SECONDS, BENCH_STEADY_RATES, BENCH_STEADY_LIST_RATE and
  * BENCH_STEADY_WORKERS the steady state's servers, MCP servers behind them, check interval, seconds
  * per rate, offered rates of the mix and of the list page alone (PGlite), and the API workers it is
- * measured with too (default 2, on PostgreSQL when REDIS_URL is set); SCHEDULER_MAX_RATE fixes its
+ * measured with too (default 2, on PostgreSQL when REDIS_URL is set); BENCH_STEADY_PAIRS the runs
+ * at 200 requests/s with the scheduler working and off whose median ratio is reported (default 5
+ * on PostgreSQL); SCHEDULER_MAX_RATE fixes its
  * scheduler's pace (derived from the fleet when unset, as in production). A
  * sequential scan of a large table fails the run (exit code 1); the other targets are reported,
  * met or not.
@@ -67,6 +69,9 @@ const steadyOptions = (database: BenchDbKind): SteadyOptions => ({
   catchUpMaxSeconds: 600,
   // API workers need Redis, as `start` with WEB_CONCURRENCY does.
   workers: process.env.REDIS_URL ? Number(process.env.BENCH_STEADY_WORKERS ?? 2) : 0,
+  // The issue's ratio is PostgreSQL's, at 200 requests/s.
+  pairs: database === "postgres" ? Number(process.env.BENCH_STEADY_PAIRS ?? 5) : 1,
+  pairRate: 200,
 });
 const results = join(import.meta.dirname, "results");
 const API_SESSIONS = 100;
@@ -159,6 +164,14 @@ function steadyMarkdown(steady: NonNullable<Run["steady"]>): string[] {
     "Latencies in ms from each request's scheduled send time; the mix is 60% list pages, 20% one server, 10% search, 5% health history, 5% writes. CPU in ms a request (Switchboard's includes the scheduler's work when it runs).",
     "",
     markdownTable(steady.rows),
+    ...(steady.pairs
+      ? [
+          `Steady state against the scheduler off at ${steady.pairs.rate} req/s, run after run: p99 ` +
+            steady.pairs.runs.map((p) => `${p.on} against ${p.off} ms (${p.ratio}×)`).join(", ") +
+            `; median ${steady.pairs.medianRatio}×.`,
+          "",
+        ]
+      : []),
     `Catch-up: ${catchUp.servers} overdue checks all started in ${catchUp.drainSeconds ?? "–"} s (the overview's overdue = 0), ` +
       `all recorded in ${catchUp.checkedSeconds ?? "more than the limit of"} s (${catchUp.checksPerSecond} checks/s). Steady state over ${checks.seconds} s: ${checks.mean} checks/s on average, ` +
       `${checks.peak} in the busiest second (peak-to-mean ${checks.ratio}); the MCP servers' CPU ${steady.fleetCpuMsPerCheck} ms a check.`,

@@ -7,7 +7,7 @@ import { startFleet } from "./lib/fleet";
 import { load } from "./lib/load";
 import type { OpenLoopRequest, OpenLoopResult, OpenLoopSpec } from "./lib/open-loop";
 import { countsPerSecond, type PeakToMean, peakToMean } from "./lib/open-loop-stats";
-import { round } from "./lib/stats";
+import { median, round } from "./lib/stats";
 import type { SteadyServerCommand, SteadySetup } from "./lib/steady-server";
 
 const SERVER = fileURLToPath(new URL("./lib/steady-server.ts", import.meta.url));
@@ -35,6 +35,14 @@ export interface SteadyOptions {
    * process; below 2 it is not. PostgreSQL (and Redis) only, as in production.
    */
   workers: number;
+  /**
+   * Runs of the mix at `pairRate` with the scheduler working and then off, one after the other,
+   * the first pair included (its runs are the steady state's and the scheduler off's at that
+   * rate): two p99s of 10–20 ms measured minutes apart move with a shared machine, so their ratio
+   * is taken as the median over the pairs. Below 2 only the first pair is measured.
+   */
+  pairs: number;
+  pairRate: number;
 }
 
 export type SteadyPhase = "scheduler off" | "catch-up" | "steady state";
@@ -114,6 +122,22 @@ export interface SteadyResult {
   listSaturated?: SaturatedList;
   /** The MCP servers' CPU ms per check in the steady state. */
   fleetCpuMsPerCheck: number;
+  /** The mix's p99 at `rate` with the scheduler working and off, pair by pair (see SteadyOptions). */
+  pairs?: SteadyPairs;
+}
+
+export interface SteadyPair {
+  on: number;
+  off: number;
+  ratio: number;
+  /** Failed requests of the run with the scheduler working. */
+  failed: number;
+}
+
+export interface SteadyPairs {
+  rate: number;
+  runs: SteadyPair[];
+  medianRatio: number;
 }
 
 /** Switchboard's process (lib/steady-server.ts); `ask` fails if it exits first. */
@@ -152,6 +176,8 @@ function openLoop(spec: OpenLoopSpec) {
   child.send(spec);
   return { result, stop: () => child.connected && child.send("stop") };
 }
+
+const failedOf = (r: SteadyRow) => r.errors + r.timeouts + r.non2xx;
 
 /** Seconds of load before each run, not reported. */
 const WARM_UP_SECONDS = 5;
@@ -202,7 +228,9 @@ function mixOf(ids: string[]): OpenLoopRequest[] {
  *    their phases), in the steady state: the mix at each rate, while the checks recorded per
  *    second over one interval give their peak-to-mean ratio;
  * 3. with the scheduler stopped: the same rates again, on the same fleet as its checks left it
- *    (the baseline the steady state is compared with), and the list page alone.
+ *    (the baseline the steady state is compared with), and the list page alone;
+ * 4. `pairs` - 1 more pairs at `pairRate`: the scheduler started again where it left off, a run,
+ *    the scheduler stopped, a run; the steady state's ratio to the scheduler off is their median.
  */
 export async function benchSteady(kind: BenchDbKind, opts: SteadyOptions): Promise<SteadyResult> {
   const fleet = startFleet(opts.fleet, 0);
@@ -413,6 +441,27 @@ export async function benchSteady(kind: BenchDbKind, opts: SteadyOptions): Promi
     for (const rate of opts.rates) rows.push(await measure("scheduler off", "mix", rate));
     if (opts.listRate > 0) rows.push(await measure("scheduler off", "list", opts.listRate));
     const listSaturated = opts.listRate > 0 ? await saturate() : undefined;
+
+    // More pairs at the pair rate: the scheduler working (from where it left off, as if it had
+    // never stopped), then off.
+    const pairOf = (on: SteadyRow | undefined, off: SteadyRow | undefined): SteadyPair[] =>
+      on && off
+        ? [{ on: on.p99, off: off.p99, ratio: round(on.p99 / off.p99, 2), failed: failedOf(on) }]
+        : [];
+    const first = (phase: SteadyPhase) =>
+      rows.find((r) => r.phase === phase && r.load === "mix" && r.offeredRps === opts.pairRate);
+    const pairs = pairOf(first("steady state"), first("scheduler off"));
+    while (pairs.length > 0 && pairs.length < opts.pairs) {
+      await switchboard.ask({ type: "scheduler", on: true, skipMissed: true });
+      const on = await measure("steady state", "mix", opts.pairRate);
+      await switchboard.ask({ type: "scheduler", on: false });
+      const off = await measure("scheduler off", "mix", opts.pairRate);
+      rows.push(on, off);
+      pairs.push(...pairOf(on, off));
+      console.error(
+        `  steady ${kind}: pair ${pairs.length} at ${opts.pairRate} req/s: ${on.p99} against ${off.p99} ms`,
+      );
+    }
     return {
       servers: opts.servers,
       fleet: opts.fleet,
@@ -428,6 +477,9 @@ export async function benchSteady(kind: BenchDbKind, opts: SteadyOptions): Promi
       checks: { ...checks, mean: round(checks.mean, 2), ratio: round(checks.ratio, 2) },
       fleetCpuMsPerCheck: allSteadyChecks ? round(fleetCpuMs / allSteadyChecks, 3) : 0,
       ...(listSaturated ? { listSaturated } : {}),
+      ...(pairs.length
+        ? { pairs: { rate: opts.pairRate, runs: pairs, medianRatio: median(pairs.map((p) => p.ratio)) } }
+        : {}),
     };
   } finally {
     await switchboard.ask({ type: "stop" }).catch(() => switchboard.kill());

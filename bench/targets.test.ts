@@ -385,6 +385,35 @@ describe("the benchmark's targets", () => {
     expect(ratio?.bound).toMatch(/: 0.6 of 2 cores busy at 200 req\/s$/);
   });
 
+  it("take the steady state's ratio to the scheduler off as the median of alternating runs, every one without a failed request", () => {
+    const rows = [steadyRow("scheduler off", 200, { p99: 10 }), steadyRow("steady state", 200, { p99: 16 })];
+    const pair = (on: number, off: number, failed = 0) => ({ on, off, ratio: on / off, failed });
+    const ratioOf = (runs: ReturnType<typeof pair>[]) => {
+      const sorted = runs.map((p) => p.ratio).sort((a, b) => a - b);
+      const run: Run = {
+        database: "postgres",
+        steady: steady(rows, {
+          pairs: { rate: 200, runs, medianRatio: sorted[Math.ceil(sorted.length / 2) - 1] as number },
+        }),
+      };
+      return targetsOf(run, machine)[0];
+    };
+    // 1.6 in the first pair alone, 1.4 at the median of three.
+    const median = ratioOf([pair(16, 10), pair(14, 10), pair(12, 10)]);
+    expect(median?.target).toBe(
+      "steady state (10000 servers): mix p99 at 200 req/s within 1.5× of the scheduler off (median of 3 runs of each, alternating), 0 errors",
+    );
+    expect(median?.met).toBe(true);
+    expect(median?.measured).toMatch(/^1.4× \(16\/10 ms, 14\/10 ms, 12\/10 ms\); 0 failed/);
+    expect(ratioOf([pair(16, 10), pair(16, 10), pair(12, 10)])?.met).toBe(false);
+    expect(ratioOf([pair(16, 10), pair(14, 10), pair(12, 10, 1)])?.met).toBe(false);
+    // One pair alone is the first rows' ratio, as without pairs.
+    expect(ratioOf([pair(16, 10)])?.target).toBe(
+      "steady state (10000 servers): mix p99 at 200 req/s within 1.5× of the scheduler off, 0 errors",
+    );
+    expect(ratioOf([pair(16, 10)])?.met).toBe(false);
+  });
+
   it("hold checks to a busiest second of at most 1.5× the mean, and the catch-up to a p99 under 200 ms once drained", () => {
     const peaky: Run = {
       database: "pglite",

@@ -20,7 +20,10 @@ const WORKER = fileURLToPath(new URL("./steady-worker.ts", import.meta.url));
  * turn, each checked every `intervalSeconds`, with `history` old health rows each, and answers the
  * API's URL, the sessions' headers and the servers' ids; `cpu` answers this process's CPU time so
  * far (its API workers' included); `overdue` makes every server's check overdue by an interval;
- * `scheduler` starts the scheduler (`on`) or stops it once its checks in flight are recorded;
+ * `scheduler` starts the scheduler (`on`) or stops it once its checks in flight are recorded (with
+ * `skipMissed`, a start first moves each check that came due while it was off to the same point
+ * of its next interval, as if it had run all along: the steady state goes on at once, with no
+ * catch-up);
  * `workers` starts `count` API worker processes on PostgreSQL, as `start` does with
  * WEB_CONCURRENCY (this process stays the primary that runs the scheduler), and answers their
  * shared URL, or with 0 stops them and answers this process's; `checks` answers the time of every health check recorded in
@@ -38,7 +41,7 @@ export type SteadyServerCommand =
     }
   | { type: "cpu" }
   | { type: "overdue" }
-  | { type: "scheduler"; on: boolean }
+  | { type: "scheduler"; on: boolean; skipMissed?: boolean }
   | { type: "workers"; count: number }
   | { type: "checks"; fromMs: number; toMs: number }
   | { type: "checked"; sinceMs: number }
@@ -165,6 +168,15 @@ async function handle(command: SteadyServerCommand): Promise<unknown> {
         await stopScheduler?.();
         stopScheduler = null;
         return { started: false };
+      }
+      if (command.skipMissed) {
+        // Whole intervals keep each check at its phase; the rows written are vacuumed before the
+        // run, as the steady state's own writes are by then.
+        await db.execute(sql`
+          UPDATE mcp_servers SET next_check_at = next_check_at + make_interval(secs =>
+            check_interval_seconds * ceil(extract(epoch FROM now() - next_check_at) / check_interval_seconds))
+          WHERE tenant_id = ${tenantId} AND next_check_at < now()`);
+        await db.execute(sql`VACUUM ANALYZE mcp_servers, mcp_check_schedule`);
       }
       // The scheduler as `npm start` builds it (its other jobs already run since startServer).
       const { scheduler } = createJobs(server.runtime, { scheduler: true });

@@ -1,3 +1,4 @@
+import type { PGlite } from "@electric-sql/pglite";
 import { sql } from "drizzle-orm";
 import type pg from "pg";
 import pino from "pino";
@@ -508,17 +509,32 @@ describe.each(testDatabaseKinds())("health scheduler on %s", (kind) => {
       await disable(ids);
     });
 
-    /** The database, counting the scheduler's claims (its only update statements). */
-    const countingClaims = () => {
-      const db = t.database.db;
+    /**
+     * The database through a second handle that counts the scheduler's claims (its only statements
+     * that update the queue): a prepared claim is built once, and only its executions tell.
+     */
+    const opened: (() => Promise<void>)[] = [];
+    afterAll(async () => {
+      await Promise.all(opened.map((close) => close()));
+    });
+    const countingClaims = async () => {
       const counted = { claims: 0 };
-      const proxy = new Proxy(db, {
-        get(target, prop, receiver) {
-          if (prop === "update") counted.claims++;
-          return Reflect.get(target, prop, receiver);
-        },
+      const onQuery = (query: string) => {
+        if (/^update "mcp_check_schedule"/i.test(query)) counted.claims++;
+      };
+      if (t.database.kind === "pglite") {
+        const { $client: client } = t.database.db as unknown as { $client: PGlite };
+        // The same embedded database; closing this handle would close it for every test.
+        return { db: (await openDatabase({ kind: "pglite", client, onQuery })).db, counted };
+      }
+      const counting = await openDatabase({
+        kind: "postgres",
+        url: t.database.url as string,
+        poolSize: 4,
+        onQuery,
       });
-      return { db: proxy, counted };
+      opened.push(counting.close);
+      return { db: counting.db, counted };
     };
 
     it("claims a catch-up in steps of what the pace allows in SCHEDULER_IDLE_MS, not in bursts", async () => {
@@ -527,7 +543,7 @@ describe.each(testDatabaseKinds())("health scheduler on %s", (kind) => {
         await t.database.db.execute(
           sql`UPDATE mcp_servers SET next_check_at = now() - interval '1 minute' WHERE name LIKE 'stepped-%'`,
         );
-        const { db, counted } = countingClaims();
+        const { db, counted } = await countingClaims();
         probed.length = 0;
         // 40 a second, claimed every 50 ms: two at a time.
         const s = scheduler({
@@ -553,7 +569,7 @@ describe.each(testDatabaseKinds())("health scheduler on %s", (kind) => {
     });
 
     it("makes its first claim once its probes are warm, and never if stopped before", async () => {
-      const { db, counted } = countingClaims();
+      const { db, counted } = await countingClaims();
       let warmed = () => {};
       const warmUp = () =>
         new Promise<void>((done) => {
@@ -568,7 +584,7 @@ describe.each(testDatabaseKinds())("health scheduler on %s", (kind) => {
       await s.stop();
 
       // Stopped while warming up: it ends without a claim.
-      const cold = countingClaims();
+      const cold = await countingClaims();
       const stopped = scheduler({ db: cold.db, clock: systemClock, probe: instant, idleMs: 20, warmUp });
       stopped.start();
       const stopping = stopped.stop();
@@ -580,7 +596,7 @@ describe.each(testDatabaseKinds())("health scheduler on %s", (kind) => {
     it("looks for due checks a few times a second while none are due", async () => {
       const errors: string[] = [];
       const logged = pino({ level: "error" }, { write: (line: string) => errors.push(line) });
-      const { db, counted } = countingClaims();
+      const { db, counted } = await countingClaims();
       const s = scheduler({ db, log: logged, clock: systemClock, probe: instant, idleMs: 20 });
       s.start();
       await new Promise((done) => setTimeout(done, 1_000));
