@@ -179,6 +179,9 @@ function openLoop(spec: OpenLoopSpec) {
 
 const failedOf = (r: SteadyRow) => r.errors + r.timeouts + r.non2xx;
 
+/** Seconds a pair's scheduler works before its run (see the pairs below). */
+const RESUME_SECONDS = 10;
+
 /** Seconds of load before each run, not reported. */
 const WARM_UP_SECONDS = 5;
 
@@ -453,6 +456,8 @@ export async function benchSteady(kind: BenchDbKind, opts: SteadyOptions): Promi
     const pairs = pairOf(first("steady state"), first("scheduler off"));
     while (pairs.length > 0 && pairs.length < opts.pairs) {
       await switchboard.ask({ type: "scheduler", on: true, skipMissed: true });
+      // The checks that came due while the rows were moved and vacuumed start together.
+      await sleep(RESUME_SECONDS * 1000);
       const on = await measure("steady state", "mix", opts.pairRate);
       await switchboard.ask({ type: "scheduler", on: false });
       const off = await measure("scheduler off", "mix", opts.pairRate);

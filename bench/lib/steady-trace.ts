@@ -14,8 +14,9 @@ function machineTicks(): { idle: number; total: number } {
  * BENCH_TRACE=<file>: what the steady-state Switchboard went through, a line a second: the
  * machine's busy share (%), the most requests that waited for one of the pool's connections, the
  * event loop's longest delay (ms), the process's CPU in that second (ms, its threads included),
- * and on PostgreSQL the tables (auto)vacuumed or analyzed and the checkpoints ended since the last
- * line. To lay beside the load generator's slow answers (`<file>.slow`, see open-loop.ts), so that a slow
+ * the health checks done in the second before (by their time: a check is recorded a moment after
+ * it is done), and on PostgreSQL the tables (auto)vacuumed or analyzed and the checkpoints ended
+ * since the last line. To lay beside the load generator's slow answers (`<file>.slow`, see open-loop.ts), so that a slow
  * second can be told apart: a busy machine, a stalled event loop, or a pool with none to lend.
  */
 export function startSteadyTrace(file: string, database: Database): () => void {
@@ -44,7 +45,19 @@ export function startSteadyTrace(file: string, database: Database): () => void {
     maintained = now;
     return moved.length ? ` maintained ${moved.map((r) => r.name).join(",")}` : "";
   };
+  let lineAt = Date.now();
+  /** Checks recorded as done in the second before this line (by their checked_at). */
+  const checks = async (to: number): Promise<string> => {
+    const [row] = await queryRows<{ n: number }>(
+      database.db,
+      sql`SELECT count(*)::int AS n FROM mcp_server_health
+          WHERE checked_at >= to_timestamp(${lineAt / 1000}) AND checked_at < to_timestamp(${to / 1000})`,
+    );
+    lineAt = to;
+    return ` checks ${row?.n ?? 0}`;
+  };
   const writer = setInterval(async () => {
+    const at = Date.now();
     const now = machineTicks();
     const busy = 1 - (now.idle - ticks.idle) / Math.max(1, now.total - ticks.total);
     const spent = process.cpuUsage(cpu);
@@ -55,7 +68,8 @@ export function startSteadyTrace(file: string, database: Database): () => void {
     cpu = process.cpuUsage();
     waiting = 0;
     delay.reset();
-    appendFileSync(file, `${line}${await maintenance().catch(() => " maintained ?")}\n`);
+    const counted = await checks(at - 1000).catch(() => " checks ?");
+    appendFileSync(file, `${line}${counted}${await maintenance().catch(() => " maintained ?")}\n`);
   }, 1000);
   sampler.unref();
   writer.unref();
