@@ -38,8 +38,9 @@ export interface SteadyOptions {
   /**
    * Runs of the mix at `pairRate` with the scheduler working and then off, one after the other,
    * the first pair included (its runs are the steady state's and the scheduler off's at that
-   * rate): two p99s of 10–20 ms measured minutes apart move with a shared machine, so their ratio
-   * is taken as the median over the pairs. Below 2 only the first pair is measured.
+   * rate): two p99s measured minutes apart move with a shared machine more than the checks move
+   * them, so their ratio is taken as the median over the pairs (odd, for a median that was
+   * measured). Below 2 only the first pair is measured.
    */
   pairs: number;
   pairRate: number;
