@@ -13,6 +13,8 @@ export const ENTRY = join(SERVER_DIR, "src/main.ts");
 export const OUTFILE = join(SERVER_DIR, "dist/main.js");
 /** The health probes' worker thread, started by src/modules/health/probe-thread.ts beside main.js. */
 const PROBE_WORKER = join(SERVER_DIR, "src/modules/health/probe-worker.ts");
+/** The health scheduler's worker thread, started by src/worker/scheduler-thread.ts beside main.js. */
+const SCHEDULER_WORKER = join(SERVER_DIR, "src/worker/scheduler-worker.ts");
 const REPO = resolve(SERVER_DIR, "../..");
 
 /** Workspace packages are bundled from source; every other package is left to node_modules. */
@@ -55,12 +57,12 @@ const ownImportMeta = {
   },
 };
 
-/** Builds dist/main.js and dist/probe-worker.js (with source maps); returns the milliseconds it took. */
+/** Builds dist/main.js and its threads' entries (with source maps); returns the milliseconds it took. */
 export async function build() {
   const started = performance.now();
   const esbuild = await import("esbuild");
   const result = await esbuild.build({
-    entryPoints: { main: ENTRY, "probe-worker": PROBE_WORKER },
+    entryPoints: { main: ENTRY, "probe-worker": PROBE_WORKER, "scheduler-worker": SCHEDULER_WORKER },
     outdir: dirname(OUTFILE),
     bundle: true,
     platform: "node",

@@ -118,6 +118,7 @@ const EnvSchema = z.object({
   SCHEDULER_IDLE_MS: z.coerce.number().int().min(10).default(50),
   SCHEDULER_MAX_RATE: z.coerce.number().min(1).max(100_000).optional(),
   SCHEDULER_PROBE_THREAD: z.enum(["on", "off"]).default("on"),
+  SCHEDULER_THREAD: z.enum(["on", "off"]).default("on"),
   SCHEDULER_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(4),
   HEALTH_RETENTION_DAYS: z.coerce.number().int().min(1).default(30),
   EVENTS_HEARTBEAT_SECONDS: z.coerce.number().int().min(1).max(3600).default(25),
@@ -204,6 +205,8 @@ export interface Config {
     maxRate: number | null;
     /** Whether the scheduler's probes run in a worker thread, off the API's event loop. */
     probeThread: boolean;
+    /** Whether, on PostgreSQL, the whole scheduler (claims, probes, records) runs in a thread of its own. */
+    thread: boolean;
     /** PostgreSQL connections of the scheduler's own, apart from the API's pool. */
     poolSize: number;
   };
@@ -362,6 +365,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       idleMs: e.SCHEDULER_IDLE_MS,
       maxRate: e.SCHEDULER_MAX_RATE ?? null,
       probeThread: e.SCHEDULER_PROBE_THREAD === "on",
+      thread: e.SCHEDULER_THREAD === "on",
       poolSize: e.SCHEDULER_POOL_SIZE,
     },
     healthRetentionDays: e.HEALTH_RETENTION_DAYS,

@@ -3,14 +3,15 @@ import { purgeExpiredAuditLogs } from "./modules/audit/service";
 import { purgeHealthHistory } from "./modules/health/service";
 import { purgeUsage } from "./modules/usage/service";
 import type { Runtime } from "./runtime";
-import { createScheduler, type Scheduler } from "./worker/scheduler";
+import { createScheduler, leaseMsOf, type Scheduler } from "./worker/scheduler";
+import type { SchedulerThread } from "./worker/scheduler-thread";
 
 /** How often health history and gateway usage past their retention are purged. */
 const HEALTH_PURGE_INTERVAL_MS = 3_600_000;
 
 export interface Jobs {
-  /** The health scheduler, when this process runs it. */
-  scheduler: Scheduler | null;
+  /** The health scheduler, when this process runs it: on this event loop, or in its thread. */
+  scheduler: Scheduler | SchedulerThread | null;
   start(): void;
   /** Stops claiming checks and waits for the probes and purges in flight. */
   stop(): Promise<void>;
@@ -22,16 +23,17 @@ export interface Jobs {
  */
 export function createJobs(runtime: Runtime, { scheduler: withScheduler }: { scheduler: boolean }): Jobs {
   const { config, log } = runtime;
-  const scheduler = withScheduler
-    ? createScheduler({
+  const scheduler = !withScheduler
+    ? null
+    : (runtime.schedulerThread ??
+      createScheduler({
         ...runtime,
         ...config.scheduler,
         db: runtime.schedulerDb,
         probe: runtime.scheduledProbe,
         warmUp: async () => runtime.probeThread?.warm(),
-        leaseMs: config.probe.timeoutMs * 3,
-      })
-    : null;
+        leaseMs: leaseMsOf(config),
+      }));
   const stops: (() => Promise<void>)[] = [];
   return {
     scheduler,

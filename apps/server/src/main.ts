@@ -6,7 +6,8 @@ import { isClusterWorker, startCluster, startClusterWorker } from "./cluster";
 import { ConfigError, loadConfig } from "./config";
 import { migrate, rollback } from "./db/migrate";
 import { startDemo } from "./demo/run";
-import { createLogger, createRuntime, openConfiguredDatabase } from "./runtime";
+import { createLogger } from "./lib/log";
+import { createRuntime, openConfiguredDatabase } from "./runtime";
 import { startServer } from "./server";
 import { startWorker } from "./worker/run";
 

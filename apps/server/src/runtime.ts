@@ -8,7 +8,7 @@ import { traceDatabase } from "./db/tracing";
 import { createMemoryBus, createRedisBus, type EventBus } from "./lib/bus";
 import { type Clock, systemClock } from "./lib/clock";
 import { PRIVATE_UMASK, secureDataDir } from "./lib/data-dir";
-import type { Logger } from "./lib/log";
+import { createLogger, type Logger } from "./lib/log";
 import { createMailer, type Mailer } from "./lib/mailer";
 import { createMetrics, MAX_DOWN_SERIES, type Metrics, noMetrics } from "./lib/metrics";
 import type { ResolveSession } from "./lib/principal";
@@ -29,27 +29,14 @@ import { createUpstreamDispatcher } from "./modules/upstream/dispatcher";
 import { createTargetGuard, type GuardTarget } from "./modules/upstream/target";
 import { createUsageRecorder, type UsageRecorder } from "./modules/usage/service";
 import { createMemoryStore, createRedisStore, type RateLimitStore } from "./plugins/rate-limit-store";
-
-/** Paths whose values never reach a log line. */
-export const LOG_REDACT = [
-  "req.headers.authorization",
-  "req.headers.cookie",
-  'req.headers["x-api-key"]',
-  'res.headers["set-cookie"]',
-  "headers",
-  "*.headers[*].value",
-  "key",
-  "*.key",
-  "token",
-  "*.token",
-  "password",
-  "*.password",
-];
+import { createSchedulerThread, type SchedulerThread } from "./worker/scheduler-thread";
 
 /** Every effect Switchboard runs with, built once from its configuration. */
 export interface Runtime {
   config: Config;
   log: Logger;
+  /** Where `log`'s lines go: the scheduler's thread sends its own lines here too. */
+  logDestination: { write(line: string): void };
   clock: Clock;
   database: Database;
   db: Db;
@@ -90,6 +77,12 @@ export interface Runtime {
   scheduledProbe: Prober;
   /** That thread, when the scheduler's probes run in one. */
   probeThread: ThreadProber | null;
+  /**
+   * The whole health scheduler in a thread of its own, with its own pool (SCHEDULER_THREAD, on
+   * PostgreSQL): null on PGlite (one connection, in this thread), with tracing on (its spans are
+   * this process's), or where a test brings a probe, clock, secrets or dispatcher of its own.
+   */
+  schedulerThread: SchedulerThread | null;
   serverTotals: ServerTotals;
   serverSummaries: ServerSummaries;
   /** Prometheus metrics; `noMetrics` with METRICS_PORT=0. */
@@ -167,44 +160,13 @@ export async function openConfiguredDatabase(config: Config, log?: Logger): Prom
   };
 }
 
-/** Text from a failed query with its parameters (session tokens, key hashes) cut off. */
-const withoutParams = (text: unknown) =>
-  typeof text === "string" ? text.replace(/\s*params:[\s\S]*$/, " [params redacted]") : text;
-
-/**
- * Errors as pino writes them, minus what a failed query carries: its parameters are values
- * (session tokens among them) that must never reach a log line, in the message, the stack or a
- * `params` field, however deep in the causes.
- */
-export function serializeError(err: unknown): unknown {
-  const scrub = (value: unknown, depth: number): unknown => {
-    if (typeof value === "string") return withoutParams(value);
-    if (!value || typeof value !== "object" || depth > 6) return value;
-    if (Array.isArray(value)) return value.map((v) => scrub(v, depth + 1));
-    return Object.fromEntries(
-      Object.entries(value)
-        .filter(([k]) => k !== "params")
-        .map(([k, v]) => [k, scrub(v, depth + 1)]),
-    );
-  };
-  return scrub(pino.stdSerializers.err(err as Error), 0);
-}
-
-export function createLogger(config: Config, stream?: { write(line: string): void }): Logger {
-  const options = {
-    level: config.logLevel,
-    redact: { paths: LOG_REDACT, censor: "[redacted]" },
-    serializers: { err: serializeError },
-  };
-  return stream ? pino(options, stream) : pino(options);
-}
-
 /**
  * The one composition root: builds every effect Switchboard runs with, once. `buildApp` serves
  * HTTP with it and the jobs (scheduler, retention) run on it; `close` stops them in order.
  */
 export async function createRuntime(config: Config, overrides: RuntimeOverrides = {}): Promise<Runtime> {
-  const log = createLogger(config, overrides.logStream);
+  const logDestination = overrides.logStream ?? pino.destination(1);
+  const log = createLogger(config, logDestination);
   const clock = overrides.clock ?? systemClock;
   const closers: (() => Promise<void> | void)[] = [];
 
@@ -291,8 +253,22 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
     cacheMs: config.apiKeyCacheSeconds * 1000,
   });
   closers.push(() => gateway.close());
+  const apart =
+    config.scheduler.thread &&
+    !tracing.enabled &&
+    !overrides.probe &&
+    !overrides.clock &&
+    !overrides.secrets &&
+    !overrides.dispatcher;
+  let schedulerThread: SchedulerThread | null = null;
   const apiPool = poolStatsOf(database);
-  const schedulerPool = schedulerDatabase === database ? null : poolStatsOf(schedulerDatabase);
+  const schedulerPool =
+    schedulerDatabase === database
+      ? null
+      : apart
+        ? () =>
+            schedulerThread?.poolStats() ?? { max: config.scheduler.poolSize, size: 0, idle: 0, waiting: 0 }
+        : poolStatsOf(schedulerDatabase);
   const metrics =
     overrides.metrics ??
     (config.metrics.enabled
@@ -334,6 +310,18 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
         )
       : null;
   if (probeThread) closers.push(() => probeThread.close());
+  if (apart && database.url) {
+    const thread = createSchedulerThread({
+      config,
+      databaseUrl: database.url,
+      bus,
+      metrics,
+      log,
+      logDestination,
+    });
+    schedulerThread = thread;
+    closers.push(() => thread.stop());
+  }
   const serverTotals = createServerTotals({ bus, ttlMs: config.listTotalsCacheSeconds * 1000 });
   closers.push(() => serverTotals.close());
   const serverSummaries = createServerSummaries();
@@ -344,6 +332,7 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
   return {
     config,
     log,
+    logDestination,
     clock,
     database,
     db,
@@ -365,6 +354,7 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
     probe,
     scheduledProbe: probeThread ? instrumentProber(probeThread.probe, { metrics, tracing }) : probe,
     probeThread,
+    schedulerThread,
     serverTotals,
     serverSummaries,
     metrics,

@@ -60,6 +60,8 @@ export async function createTestApp(
     RATE_LIMIT_MEMBER: "100000",
     RATE_LIMIT_ADMIN: "100000",
     RATE_LIMIT_API_KEY: "100000",
+    // Suites drive the scheduler on this event loop (runOnce, fakes); its thread is tested apart.
+    SCHEDULER_THREAD: "off",
     ...opts.env,
   });
   const logs: Record<string, unknown>[] = [];

@@ -14,7 +14,7 @@ import { createProber, type Prober } from "../modules/health/probe";
 import { slotAtOrAfter } from "../modules/health/schedule";
 import { vacuumCheckQueue } from "../modules/health/service";
 import { createUpstreamDispatcher } from "../modules/upstream/dispatcher";
-import { createScheduler, MIN_RATE, QUIET_AFTER, type SchedulerOptions } from "./scheduler";
+import { createScheduler, MIN_RATE, QUIET_AFTER, type Scheduler, type SchedulerOptions } from "./scheduler";
 
 const log = pino({ level: "silent" });
 // Generous: a loaded CI machine must not turn a healthy local server slow, or a slow one dead.
@@ -805,7 +805,7 @@ describe.runIf(process.env.TEST_DATABASE_URL)("two schedulers on one PostgreSQL"
     const held = await Promise.all(Array.from({ length: pool.options.max }, () => pool.connect()));
     try {
       const { scheduler } = createJobs(t.runtime, { scheduler: true });
-      expect(await scheduler?.runOnce()).toBe(1);
+      expect(await (scheduler as Scheduler).runOnce()).toBe(1);
     } finally {
       for (const client of held) client.release();
     }

@@ -1,3 +1,4 @@
+import type { Config } from "../config";
 import { createBatcher } from "../lib/batcher";
 import type { CoreDeps } from "../lib/context";
 import type { Logger } from "../lib/log";
@@ -40,6 +41,9 @@ export interface SchedulerOptions extends CoreDeps {
   warmUp?: () => Promise<void>;
   random?: () => number;
 }
+
+/** How long a claim holds: three probe timeouts, so only a scheduler that died leaves its checks. */
+export const leaseMsOf = (config: Pick<Config, "probe">) => config.probe.timeoutMs * 3;
 
 /** The least a derived rate allows: a bulk registration into a small fleet still drains quickly. */
 export const MIN_RATE = 20;

@@ -1,6 +1,5 @@
-import { readlinkSync } from "node:fs";
-import { getPriority, setPriority } from "node:os";
 import { parentPort, workerData } from "node:worker_threads";
+import { lowerThreadPriority } from "../../lib/thread-priority";
 import { createUpstreamDispatcher } from "../upstream/dispatcher";
 import { createProber, type ProbeResult } from "./probe";
 import { PROBE_THREAD_NICE, type ProbeRequest, type ProbeThreadOptions } from "./probe-thread";
@@ -13,12 +12,8 @@ import { hashToolSet } from "./tools";
  */
 const options = workerData as ProbeThreadOptions;
 
-// Below the process's priority (see PROBE_THREAD_NICE). Linux sets one thread's priority by its id,
-// which /proc/thread-self names; elsewhere the thread keeps the process's.
-try {
-  const thread = Number(readlinkSync("/proc/thread-self").split("/").pop());
-  setPriority(thread, Math.min(19, getPriority(thread) + PROBE_THREAD_NICE));
-} catch {}
+// Below the process's priority: see PROBE_THREAD_NICE.
+lowerThreadPriority(PROBE_THREAD_NICE);
 const probe = createProber({
   timeoutMs: options.timeoutMs,
   degradedMs: options.degradedMs,
