@@ -178,7 +178,8 @@ function openLoop(spec: OpenLoopSpec) {
   return { result, stop: () => child.connected && child.send("stop") };
 }
 
-const failedOf = (r: SteadyRow) => r.errors + r.timeouts + r.non2xx;
+/** A run's requests that failed: errors, timeouts and answers other than 2xx. */
+export const failedOf = (r: SteadyRow) => r.errors + r.timeouts + r.non2xx;
 
 /**
  * The fleet stands in for MCP servers on other hosts: on this machine it takes the cores only when

@@ -5,7 +5,7 @@ import type { BenchDbKind } from "./lib/database";
 import { round } from "./lib/stats";
 import type { MetricsRow } from "./metrics";
 import type { QueryRow } from "./queries";
-import type { SteadyResult, SteadyRow } from "./steady";
+import { failedOf, type SteadyResult, type SteadyRow } from "./steady";
 import type { SweepRow } from "./sweep";
 
 /** One of the issue's targets, as measured by a run. */
@@ -194,7 +194,6 @@ export const PEAK_TO_MEAN = 1.5;
 /** How much the steady state's checks may raise the API's p99 over the scheduler's being off, as a ratio. */
 export const STEADY_P99_RATIO = 1.5;
 
-const failed = (r: SteadyRow) => r.errors + r.timeouts + r.non2xx;
 const outcome = (r: SteadyRow) =>
   `p99 ${r.p99} ms, ${r.errors} errors, ${r.timeouts} timeouts, ${r.non2xx} non-2xx`;
 
@@ -249,7 +248,7 @@ function targetsOfSteady(
       add(
         `steady state (${n}): mix p99 at 200 req/s within ${STEADY_P99_RATIO}× of the scheduler off, 0 errors`,
         `${on.p99} ms against ${off.p99} ms (${round(on.p99 / off.p99, 2)}×); ${outcome(on)}`,
-        on.p99 <= STEADY_P99_RATIO * off.p99 && failed(on) === 0,
+        on.p99 <= STEADY_P99_RATIO * off.p99 && failedOf(on) === 0,
         steadyBound(on, cores),
       );
     for (const [rate, limit] of [
@@ -261,7 +260,7 @@ function targetsOfSteady(
         add(
           `steady state (${n}): mix p99 < ${limit} ms at ${rate} req/s, 0 errors`,
           outcome(r),
-          r.p99 < limit && failed(r) === 0,
+          r.p99 < limit && failedOf(r) === 0,
           steadyBound(r, cores),
         );
     }
@@ -277,7 +276,7 @@ function targetsOfSteady(
     add(
       `catch-up (${steady.catchUp.servers} overdue): mix p99 < 200 ms at ${catchUp.offeredRps} req/s, 0 errors`,
       `${outcome(catchUp)}; all started in ${steady.catchUp.drainSeconds ?? "–"} s, recorded in ${steady.catchUp.checkedSeconds ?? "–"} s`,
-      catchUp.p99 < 200 && failed(catchUp) === 0 && steady.catchUp.checkedSeconds !== null,
+      catchUp.p99 < 200 && failedOf(catchUp) === 0 && steady.catchUp.checkedSeconds !== null,
       steadyBound(catchUp, cores),
     );
   if (database === "pglite") {
@@ -286,7 +285,7 @@ function targetsOfSteady(
       add(
         `steady state (${n}): list page p99 < 100 ms at ${list.offeredRps} req/s, 0 errors`,
         outcome(list),
-        list.p99 < 100 && failed(list) === 0,
+        list.p99 < 100 && failedOf(list) === 0,
         steadyBound(list, cores),
       );
     // Measured as the issue's 13 ms was (a core's worth of requests/s at saturation); at a low
