@@ -96,7 +96,7 @@ describe.runIf(process.env.TEST_DATABASE_URL)(
       expect(thread?.poolStats()?.max).toBe(t.config.scheduler.poolSize);
     });
 
-    it("stops claiming once stopped", async () => {
+    it("stops claiming once stopped, and claims again once started again", async () => {
       const admin = as(t.app, (await createTenant(t.app)).admin);
       jobs = createJobs(t.runtime, { scheduler: true });
       jobs.start();
@@ -123,6 +123,21 @@ describe.runIf(process.env.TEST_DATABASE_URL)(
         sql`SELECT last_checked_at FROM mcp_servers WHERE id = ${later}`,
       );
       expect(row?.last_checked_at).toBeNull();
+
+      // Started again, a new thread takes up what came due meanwhile.
+      jobs = createJobs(t.runtime, { scheduler: true });
+      jobs.start();
+      await vi.waitFor(
+        async () => {
+          const [again] = await queryRows<{ status: string }>(
+            t.database.db,
+            sql`SELECT status FROM mcp_servers WHERE id = ${later}`,
+          );
+          expect(again?.status).toBe("healthy");
+        },
+        { timeout: 60_000, interval: 100 },
+      );
+      expect(t.runtime.schedulerThread?.stats().running).toBe(true);
     });
   },
 );
