@@ -1,11 +1,17 @@
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { sql } from "drizzle-orm";
+import pino from "pino";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { as, createTenant, createTestApp, type TestApp } from "../../test/app";
+import { loadConfig } from "../config";
 import { queryRows } from "../db/client";
 import { type RunningMcpServer, startMcpServer } from "../demo/mcp-servers";
 import { createJobs, type Jobs } from "../jobs";
-import type { InternalEvent } from "../lib/bus";
-import { createMetrics, type Metrics } from "../lib/metrics";
+import { createMemoryBus, type InternalEvent } from "../lib/bus";
+import { createMetrics, type Metrics, noMetrics } from "../lib/metrics";
+import { createSchedulerThread } from "./scheduler-thread";
 
 /** The counter of finished probes by outcome, as this process's metrics expose it. */
 async function probesCounted(metrics: Metrics, status: string) {
@@ -141,3 +147,50 @@ describe.runIf(process.env.TEST_DATABASE_URL)(
     });
   },
 );
+
+describe("a scheduler thread that dies", { timeout: 30_000 }, () => {
+  it("is started again a second later, and the probes it had begun are no longer counted in flight", async () => {
+    const lines: string[] = [];
+    let inFlight = 0;
+    const logged: Record<string, unknown>[] = [];
+    const log = pino({ level: "info" }, { write: (line: string) => logged.push(JSON.parse(line)) });
+    const thread = createSchedulerThread({
+      config: loadConfig({
+        NODE_ENV: "test",
+        AUTH_SECRET: "x".repeat(48),
+        DATA_DIR: mkdtempSync(join(tmpdir(), "sb-")),
+      }),
+      databaseUrl: "postgres://127.0.0.1:9/unused",
+      bus: createMemoryBus(),
+      metrics: {
+        ...noMetrics,
+        probesInFlight: (delta) => {
+          inFlight += delta;
+        },
+      },
+      log,
+      logDestination: { write: (line) => lines.push(line) },
+      entry: new URL("../../test/fixtures/dying-scheduler-worker.mjs", import.meta.url),
+    });
+    thread.start();
+    try {
+      await vi.waitFor(() => expect(lines.length).toBeGreaterThanOrEqual(2), {
+        timeout: 10_000,
+        interval: 50,
+      });
+      expect(
+        logged.some(
+          (l) => l.msg === "the scheduler's thread exited; a new one starts in a second" && l.code === 3,
+        ),
+      ).toBe(true);
+      await vi.waitFor(() => expect(inFlight).toBe(0));
+    } finally {
+      await thread.stop();
+    }
+    // Stopped, it is not started again.
+    const seen = lines.length;
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect(lines.length).toBe(seen);
+    expect(thread.stats().running).toBe(false);
+  });
+});

@@ -44,6 +44,8 @@ export interface SchedulerThreadDeps {
   log: Logger;
   /** Where the thread's log lines go: the process's own log destination. */
   logDestination: { write(line: string): void };
+  /** The thread's module: the scheduler's own unless a test brings one. */
+  entry?: URL;
 }
 
 export interface SchedulerThread {
@@ -77,7 +79,7 @@ export function createSchedulerThread(deps: SchedulerThreadDeps): SchedulerThrea
 
   const spawn = () => {
     const data: SchedulerThreadData = { config: deps.config, databaseUrl: deps.databaseUrl };
-    const w = new Worker(ENTRY, { workerData: data, name: "switchboard-scheduler" });
+    const w = new Worker(deps.entry ?? ENTRY, { workerData: data, name: "switchboard-scheduler" });
     w.on("message", (message: SchedulerThreadMessage) => {
       switch (message.type) {
         case "event":
