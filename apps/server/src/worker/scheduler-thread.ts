@@ -72,14 +72,14 @@ export function createSchedulerThread(deps: SchedulerThreadDeps): SchedulerThrea
   let worker: Worker | null = null;
   let running = false;
   let events = 0;
-  // Probes the thread said it began and has not said it ended: a thread that dies leaves none.
-  let inFlight = 0;
   let pool: PoolStats | null = null;
   let stopped: (() => void) | null = null;
 
   const spawn = () => {
     const data: SchedulerThreadData = { config: deps.config, databaseUrl: deps.databaseUrl };
     const w = new Worker(deps.entry ?? ENTRY, { workerData: data, name: "switchboard-scheduler" });
+    // Probes this thread said it began and has not said it ended: a thread that dies leaves none.
+    let inFlight = 0;
     w.on("message", (message: SchedulerThreadMessage) => {
       switch (message.type) {
         case "event":
