@@ -143,7 +143,7 @@ export interface SteadyPairs {
 
 /** Switchboard's process (lib/steady-server.ts); `ask` fails if it exits first. */
 function startSteadyServer() {
-  // BENCH_CPU_PROF=<folder>: Switchboard's process (and its probe thread) write V8 CPU profiles there.
+  // BENCH_CPU_PROF=<folder>: Switchboard's process (and its threads) write V8 CPU profiles there.
   const profile = process.env.BENCH_CPU_PROF
     ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`]
     : [];

@@ -16,8 +16,7 @@ const WORKER = fileURLToPath(new URL("./steady-worker.ts", import.meta.url));
  * Switchboard for the steady-state benchmark, in a process of its own as `npm start` runs it
  * (startServer: the API, the retention jobs, and, once sent `scheduler`, the health scheduler built
  * by the same createJobs: in its thread on PostgreSQL, its probes in theirs on PGlite), so that its
- * CPU time (its threads' included) is its own and
- * an embedded PGlite lives in it. It starts with the scheduler off. Over IPC: `setup` registers `servers` servers whose URLs take the fleet's in
+ * CPU time (its threads' included) is its own and an embedded PGlite lives in it. It starts with the scheduler off. Over IPC: `setup` registers `servers` servers whose URLs take the fleet's in
  * turn, each checked every `intervalSeconds`, with `history` old health rows each, and answers the
  * API's URL, the sessions' headers and the servers' ids; `cpu` answers this process's CPU time so
  * far (its API workers' included); `overdue` makes every server's check overdue by an interval;
